@@ -1,0 +1,6 @@
+"""The metadata Alembic compares against: import every domain's models here."""
+
+from tsunagu.core.database import Base
+from tsunagu.identity import models as _identity_models  # noqa: F401
+
+target_metadata = Base.metadata
