@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 import tsunagu
@@ -12,6 +12,9 @@ from tsunagu.core.errors import AppError
 from tsunagu.core.http import problem_response
 from tsunagu.core.settings import Settings, get_settings
 from tsunagu.identity import endpoints as identity_endpoints
+from tsunagu.identity import import_endpoints as identity_import_endpoints
+from tsunagu.identity import pages as identity_pages
+from tsunagu.web.error_pages import render_error_page
 
 
 def create_app(
@@ -43,7 +46,9 @@ def create_app(
     app.state.session_factory = session_factory or make_session_factory(engine)
 
     @app.exception_handler(AppError)
-    def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    def _app_error(request: Request, exc: AppError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return render_error_page(request, exc)
         return problem_response(
             request,
             status=exc.status_code,
@@ -72,4 +77,6 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     app.include_router(identity_endpoints.router, prefix="/api/v1")
+    app.include_router(identity_import_endpoints.router, prefix="/api/v1")
+    app.include_router(identity_pages.router)
     return app

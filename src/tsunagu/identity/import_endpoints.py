@@ -1,0 +1,5 @@
+"""Bulk import endpoints of the identity domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["import"])
