@@ -1,20 +1,28 @@
-"""The application factory."""
+"""The application factory: ``create_app`` assembles the ASGI app.
+
+Order of the layers, outermost first: Starlette's server-error guard, the request envelope
+(``web.middleware``: request id, body limit, security headers, access log, last-resort 500),
+the exception handlers (``web.handlers``: problem+json under /api, pages elsewhere), then
+the routers of every domain.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 import tsunagu
 from tsunagu.core.database import make_engine, make_session_factory, migrate, ping
-from tsunagu.core.errors import AppError
 from tsunagu.core.http import problem_response
+from tsunagu.core.logging import configure_logging
 from tsunagu.core.settings import Settings, get_settings
 from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
-from tsunagu.web.error_pages import render_error_page
+from tsunagu.web.assets import static_files
+from tsunagu.web.handlers import install_exception_handlers, render_app_error
+from tsunagu.web.middleware import RequestEnvelopeMiddleware
 
 
 def create_app(
@@ -30,6 +38,7 @@ def create_app(
     otherwise they are made from ``settings`` and the database is migrated first.
     """
     settings = settings or get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     if engine is None:
         engine = make_engine(settings.resolved_database_url())
     if run_migrations:
@@ -38,25 +47,22 @@ def create_app(
         title="tsunagu",
         version=tsunagu.__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # FastAPI's Swagger and ReDoc pages load scripts from a CDN, which the
+        # Content-Security-Policy (and DESIGN.md: no CDN) forbids; the schema is the contract
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
 
-    @app.exception_handler(AppError)
-    def _app_error(request: Request, exc: AppError) -> Response:
-        if not request.url.path.startswith("/api/"):
-            return render_error_page(request, exc)
-        return problem_response(
-            request,
-            status=exc.status_code,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.message,
-            errors=exc.errors,
-        )
+    install_exception_handlers(app)
+    app.add_middleware(
+        RequestEnvelopeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        render_error=render_app_error,
+        hsts=settings.secure_cookies,
+    )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -79,4 +85,5 @@ def create_app(
     app.include_router(identity_endpoints.router, prefix="/api/v1")
     app.include_router(identity_import_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
+    app.mount("/static", static_files(), name="static")
     return app

@@ -1,0 +1,48 @@
+"""``python -m bench [NAME …] [--quick]``: run the benchmarks, write bench/results/*.json."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from bench import http_get, import_throughput
+from bench.machine import describe, write_result
+
+BENCHMARKS: dict[
+    str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str], dict[str, Any]]
+] = {
+    # name: (run, report, keyword arguments of a --quick run)
+    "import_throughput": (
+        import_throughput.run,
+        import_throughput.report,
+        {"rows": 20_000, "repeats": 1},
+    ),
+    "http_get": (http_get.run, http_get.report, {"rounds": 1, "seconds": 2, "warmup_s": 1}),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, to check the benchmarks run"
+    )
+    args = parser.parse_args(argv)
+    machine = describe()
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}")
+    for name in args.names or list(BENCHMARKS):
+        run, report, quick = BENCHMARKS[name]
+        result = run(**quick) if args.quick else run()
+        if args.quick:
+            result["quick"] = True
+        path = write_result(name + ("-quick" if args.quick else ""), result)
+        print(report(result))
+        print(f"  → {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

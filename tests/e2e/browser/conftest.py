@@ -1,0 +1,178 @@
+"""Fixtures of the browser tests: tsunagu served by uvicorn on 127.0.0.1 and Debian's
+Chromium driven by Playwright (sync API).
+
+The live server runs ``create_app(Settings(home=tmp))`` on an SQLite file in a background
+thread; its world (an organization, an admin, a person) is written through the identity
+services and committed before the first request.  Screenshots of every page a test visits
+go to ``artifacts/screenshots/<test>-<step>.png`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
+from tsunagu.core.settings import Settings
+from tsunagu.identity import service
+from tsunagu.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
+PASSWORD = "browser-test-password-2026"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    staff_email: str
+    person_email: str
+    password: str = PASSWORD
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _seed(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    with unit_of_work(make_session_factory(engine)) as db:
+        org = service.create_organization(
+            db, slug="minato-city", name="港みらい市", kind="municipality"
+        )
+        service.create_staff_user(
+            db,
+            organization=org,
+            email="suzuki@minato-city.example.jp",
+            password=PASSWORD,
+            role="admin",
+            display_name="鈴木 一郎",
+        )
+        person = service.create_person(
+            db,
+            family_name="高橋",
+            given_name="美咲",
+            family_name_kana="タカハシ",
+            given_name_kana="ミサキ",
+            email="misaki@example.jp",
+            password=PASSWORD,
+        )
+        person.postal_code = "231-0001"
+        person.address = "神奈川県横浜市中区新港1-1-1"
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    home = tmp_path_factory.mktemp("live-home")
+    settings = Settings(home=home, secret_key="browser-test-secret-key", log_json=False)
+    _seed(settings)
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            staff_email="suzuki@minato-city.example.jp",
+            person_email="misaki@example.jp",
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Chromium not found: install Debian's chromium "
+            "(sudo apt-get install chromium fonts-ipafont-gothic)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Screenshots:
+    """Numbered screenshots of one test: ``<test>-<nn>-<step>.png``."""
+
+    def __init__(self, test_name: str) -> None:
+        self.stem = re.sub(r"[^A-Za-z0-9_-]+", "-", test_name).strip("-")
+        self.count = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Any, step: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.stem}-{self.count:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    return Screenshots(request.node.name)
+
+
+def new_page(browser: Any, live_server: LiveServer, locale: str) -> Any:
+    """A page in a fresh browser context (own cookies) speaking ``locale``."""
+    context = browser.new_context(
+        locale=locale, base_url=live_server.url, viewport={"width": 1280, "height": 800}
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def open_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """``open_page(locale)`` gives a page in a fresh context; contexts close after the test."""
+    contexts: list[Any] = []
+
+    def make(locale: str) -> Any:
+        page = new_page(browser, live_server, locale)
+        contexts.append(page.context)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
