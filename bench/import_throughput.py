@@ -11,6 +11,10 @@ from the CSV bytes to the commit (median of ``repeats`` runs; the migration is n
 - ``anchor`` — ``sqlite3.executemany`` of the simple rows, already as tuples with their ids,
   into the same table of the same kind of file: what SQLite itself costs.
 
+Beside them, ``validation`` compares ways to check the simple rows without a database: the
+core's per-column converters (``core.imports.parse``) against a pydantic ``TypeAdapter`` over
+the whole batch of dicts (after the same CSV reading), the other design the core could use.
+
 Wall time is the result; CPU time of the process is kept too, since a shared machine makes
 wall time noisy.
 """
@@ -144,6 +148,41 @@ def _anchor_run(directory: Path, name: str, rows: int) -> dict[str, float]:
         conn.close()
 
 
+def _validation(data: bytes, repeats: int) -> dict[str, Any]:
+    import csv
+    import io
+
+    from pydantic import BaseModel, EmailStr, Field, TypeAdapter
+
+    from tsunagu.core.imports import parse
+    from tsunagu.identity.importing import person_columns
+
+    class SimplePerson(BaseModel):
+        family_name: str = Field(max_length=100)
+        given_name: str = Field(max_length=100)
+        email: EmailStr
+
+    adapter = TypeAdapter(list[SimplePerson])
+    columns = person_columns()
+
+    def core() -> int:
+        return len(parse(data, columns)[0])
+
+    def pydantic_batch() -> int:
+        records = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        fields = ["family_name", "given_name", "email"]
+        rows = [dict(zip(fields, r, strict=True)) for r in records[1:]]
+        return len(adapter.validate_python(rows))
+
+    core_s = statistics.median(_time(core)["cpu_s"] for _ in range(repeats))
+    pydantic_s = statistics.median(_time(pydantic_batch)["cpu_s"] for _ in range(repeats))
+    return {
+        "core_converters_cpu_s": round(core_s, 4),
+        "pydantic_typeadapter_batch_cpu_s": round(pydantic_s, 4),
+        "pydantic_over_core": round(pydantic_s / core_s, 2),
+    }
+
+
 def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
     wall = statistics.median(r["wall_s"] for r in runs)
     cpu = statistics.median(r["cpu_s"] for r in runs)
@@ -167,7 +206,8 @@ def run(rows: int = 200_000, repeats: int = 3) -> dict[str, Any]:
             results["simple"].append(_import_run(directory, f"simple{i}.db", simple))
             results["full"].append(_import_run(directory, f"full{i}.db", full))
             results["anchor"].append(_anchor_run(directory, f"anchor{i}.db", rows))
-    summary = {name: _summary(runs) for name, runs in results.items()}
+    summary: dict[str, Any] = {name: _summary(runs) for name, runs in results.items()}
+    summary["validation"] = _validation(simple, repeats)
     simple_rate = summary["simple"]["rows_per_s"]
     return {
         "target_rows_per_s": TARGET_ROWS_PER_S,
@@ -189,6 +229,11 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"  {name:<7} {r['rows_per_s']:>9,} rows/s wall  {r['rows_per_cpu_s']:>9,} rows/cpu-s"
         )
+    v = result["validation"]
+    lines.append(
+        f"  validation only: core converters {v['core_converters_cpu_s']:.2f} cpu-s, "
+        f"pydantic TypeAdapter batch {v['pydantic_typeadapter_batch_cpu_s']:.2f} cpu-s"
+    )
     verdict = "meets" if result["simple_meets_target"] else "misses"
     lines.append(f"  simple {verdict} the target of {result['target_rows_per_s']:,} rows/s")
     return "\n".join(lines)

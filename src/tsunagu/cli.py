@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
@@ -188,6 +189,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail(_first_line(exc.format_message()), exc.exit_code or 1)
     except AppError as exc:
         return _fail(exc.message, 1)
+    except ValidationError as exc:
+        # only Settings are validated outside a service: a bad TSUNAGU_* variable
+        problems = "; ".join(
+            f"TSUNAGU_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        return _fail(f"invalid setting: {problems}", 1)
     except DBAPIError as exc:
         if os.environ.get("TSUNAGU_DEBUG"):
             raise

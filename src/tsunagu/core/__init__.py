@@ -9,7 +9,10 @@
 - ``crypto``    — random tokens and token digests
 - ``i18n``      — gettext catalogues (Japanese, English) and locale negotiation
 - ``imports``   — the all-or-nothing CSV import core every domain uses
-- ``http``      — adapter plumbing shared by routers and pages (templates, problem+json, CSRF)
+- ``http``      — adapter plumbing shared by routers: the per-request session, problem+json
+- ``templating``— the Jinja environment of the pages and ``render`` (CSRF and page sessions
+  live in ``identity/web_auth.py``)
+- ``logging``   — structured (JSON-line) logs
 
 Invariant: nothing here imports ``tsunagu.<domain>``; domains import ``core``.
 """

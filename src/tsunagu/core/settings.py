@@ -8,7 +8,11 @@ never from the repository.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +40,19 @@ class Settings(BaseSettings):
     #: log JSON lines (for machines) instead of readable lines (for people)
     log_json: bool = True
 
+    #: the ledger's name in its checkpoints (a schema-less URL, C2SP origin line)
+    ledger_origin: str = "localhost/tsunagu/ledger"
+    #: Ed25519 seed of the ledger's checkpoint key, base64 (else a file in home)
+    ledger_signing_key: str | None = None
+    #: HMAC key of the persons' pseudonyms in the ledger, base64 (else a file in home)
+    ledger_pseudonym_key: str | None = None
+    #: cosignatures from distinct registered witnesses that confirm a checkpoint
+    ledger_quorum: int = 1
+    #: anyone (not only organizations and witnesses) may read ledger entries
+    ledger_public_entries: bool = False
+    #: most entries one get-entries page returns
+    ledger_page_size: int = 1000
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: ``TSUNAGU_DATABASE_URL`` or the SQLite file in home."""
         if self.database_url:
@@ -50,13 +67,43 @@ class Settings(BaseSettings):
         """The key that signs cookies: from the environment, or a file made once in home."""
         if self.secret_key:
             return self.secret_key
+        return self._home_secret("secret_key", lambda: random_token(48))
+
+    def resolved_ledger_signing_seed(self) -> bytes:
+        """The 32-byte Ed25519 seed of the ledger's checkpoint key."""
+        raw = self.ledger_signing_key or self._home_secret(
+            "ledger_signing_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+        )
+        return _key_bytes(raw, "TSUNAGU_LEDGER_SIGNING_KEY")
+
+    def resolved_ledger_pseudonym_key(self) -> bytes:
+        """The 32-byte HMAC key of the persons' pseudonyms in the ledger."""
+        raw = self.ledger_pseudonym_key or self._home_secret(
+            "ledger_pseudonym_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+        )
+        return _key_bytes(raw, "TSUNAGU_LEDGER_PSEUDONYM_KEY")
+
+    def _home_secret(self, name: str, make: Callable[[], str]) -> str:
+        """A secret kept in a 0600 file under home, created on first use."""
         self.home.mkdir(parents=True, exist_ok=True)
-        path = self.home / "secret_key"
-        if not path.exists():
+        path = self.home / name
+        try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(random_token(48))
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
         return path.read_text().strip()
+
+
+def _key_bytes(raw: str, variable: str) -> bytes:
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"{variable} must be base64") from exc
+    if len(key) != 32:
+        raise ValueError(f"{variable} must hold 32 bytes")
+    return key
 
 
 @lru_cache(maxsize=1)

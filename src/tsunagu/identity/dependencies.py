@@ -12,25 +12,34 @@ reached without credentials (a test walks ``app.routes`` to keep that true)::
     def create_thing(...): ...
 
 - ``DbSession``: the request's unit of work (commits on success, rolls back on error);
-- ``ApiActor``: ``Authorization: Bearer KEY`` resolved to an ``Actor`` with one indexed
-  query (401 problem+json with ``WWW-Authenticate: Bearer`` when missing, unknown or
-  revoked); the actor is also left in ``request.state.actor`` for the access log;
+- ``ApiActor``: ``Authorization: Bearer KEY`` resolved to an ``Actor`` with one indexed,
+  read-only query (401 problem+json with ``WWW-Authenticate: Bearer`` when missing,
+  unknown or revoked); once a minute per key, ``last_used_at`` is refreshed in a short
+  transaction of its own (see ``api_key_auth``); the actor is also left in
+  ``request.state.actor`` for the access log;
 - ``require_role(minimum)``: a dependency that adds a role check (403 ``role_too_low``);
   ``MemberActor`` and ``AdminActor`` are the common cases ready-made.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.core.database import unit_of_work
 from tsunagu.core.errors import NotAuthenticated
 from tsunagu.core.http import db_session
-from tsunagu.identity.service import ROLE_RANK, Actor, authenticate_api_key
+from tsunagu.identity.api_key_auth import check_api_key, touch_api_key
+from tsunagu.identity.service import ROLE_RANK, Actor
+
+logger = logging.getLogger(__name__)
 
 DbSession = Annotated[Session, Depends(db_session)]
 
@@ -47,9 +56,24 @@ def api_actor(request: Request, db: DbSession, credentials: BearerCredentials) -
     """The organization's API key behind ``Authorization: Bearer KEY``, as an ``Actor``."""
     if credentials is None or not credentials.credentials:
         raise ApiKeyMissing("this endpoint needs an API key: send 'Authorization: Bearer KEY'")
-    actor = authenticate_api_key(db, credentials.credentials)
-    request.state.actor = actor
-    return actor
+    check = check_api_key(db, credentials.credentials)
+    if check.touch_due and check.actor.api_key_id is not None:
+        # End the read snapshot before the refresh commits elsewhere: on SQLite, a request
+        # whose snapshot predates that commit could not write any more.  Nothing but the
+        # key lookup has happened in this session yet, so nothing is lost.
+        pass
+        _record_use(request.app.state.session_factory, check.actor.api_key_id)
+    request.state.actor = check.actor
+    return check.actor
+
+
+def _record_use(factory: sessionmaker[Session], key_id: uuid.UUID) -> None:
+    """Refresh ``last_used_at`` in a transaction of its own; a failure costs only that."""
+    try:
+        with unit_of_work(factory) as session:
+            touch_api_key(session, key_id)
+    except OperationalError:
+        logger.warning("could not record the use of API key %s", key_id, exc_info=True)
 
 
 ApiActor = Annotated[Actor, Depends(api_actor)]

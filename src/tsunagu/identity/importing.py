@@ -36,8 +36,8 @@ from tsunagu.core.imports import (
     ProgressCallback,
     RowError,
     ValidRow,
+    bulk_ids,
     insert_rows,
-    max_length,
     one_of,
     run_import,
 )
@@ -131,8 +131,8 @@ def person_columns(today: date | None = None) -> tuple[Column, ...]:
     """The columns a person file may have, with the Japanese headers Excel users write."""
     today = today or utcnow().astimezone(TOKYO).date()
     return (
-        Column("family_name", max_length(100), required=True, aliases=("姓", "氏", "名字", "苗字")),
-        Column("given_name", max_length(100), required=True, aliases=("名", "下の名前")),
+        Column("family_name", required=True, max_length=100, aliases=("姓", "氏", "名字", "苗字")),
+        Column("given_name", required=True, max_length=100, aliases=("名", "下の名前")),
         Column(
             "family_name_kana",
             to_kana,
@@ -151,7 +151,7 @@ def person_columns(today: date | None = None) -> tuple[Column, ...]:
         ),
         Column("phone", to_phone, aliases=("電話", "電話番号", "TEL", "携帯電話", "携帯電話番号")),
         Column("postal_code", to_postal_code, aliases=("郵便番号", "〒")),
-        Column("address", max_length(400), aliases=("住所",)),
+        Column("address", aliases=("住所",), max_length=400),
         Column("birth_date", _birth_date(today), aliases=("生年月日", "誕生日")),
     )
 
@@ -205,8 +205,8 @@ def import_persons(
     now = utcnow()
 
     def write(batch: list[dict[str, Any]]) -> None:
-        for values in batch:
-            values["id"] = new_id()
+        for values, person_id in zip(batch, bulk_ids(len(batch)), strict=True):
+            values["id"] = person_id
             values["created_at"] = now
         insert_rows(session, table, batch)
 
@@ -227,7 +227,7 @@ def import_persons(
 
 STAFF_COLUMNS = (
     Column("email", to_email, required=True, unique=True, aliases=("メール", "メールアドレス")),
-    Column("display_name", max_length(200), aliases=("氏名", "名前", "表示名")),
+    Column("display_name", aliases=("氏名", "名前", "表示名"), max_length=200),
     Column(
         "role",
         one_of("owner", "admin", "member", "viewer"),

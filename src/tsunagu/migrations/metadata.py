@@ -2,5 +2,6 @@
 
 from tsunagu.core.database import Base
 from tsunagu.identity import models as _identity_models  # noqa: F401
+from tsunagu.ledger import models as _ledger_models  # noqa: F401
 
 target_metadata = Base.metadata

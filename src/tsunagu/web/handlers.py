@@ -90,7 +90,7 @@ def render_app_error(
 def _http_error(status: int, detail: str) -> AppError:
     cls = _BY_STATUS.get(status)
     if cls is None:
-        title = detail if detail else f"HTTP {status}"
+        title = _phrase(status) or f"HTTP {status}"
         cls = type(
             "UnsupportedHttpError",
             (UnsupportedHttpError,),

@@ -5,12 +5,15 @@ with its own ``TSUNAGU_HOME`` (or ``TSUNAGU_DATABASE_URL``), and a look into its
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -89,3 +92,25 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 def last_line(text: str) -> str:
     lines: Sequence[str] = text.strip().splitlines()
     return lines[-1] if lines else ""
+
+
+#: how long the server may take to come up before the test gives up
+STARTUP_DEADLINE_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_answering(url: str, server: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + STARTUP_DEADLINE_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"tsunagu serve exited with status {server.returncode}")
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"tsunagu serve did not answer {url} within {STARTUP_DEADLINE_S} s")

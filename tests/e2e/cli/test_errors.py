@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.e2e.cli.conftest import Cli, one_error_line
 
 
@@ -22,3 +24,22 @@ class TestUnreachableDatabase:
 
         assert result.returncode == 1
         one_error_line(result)
+
+
+class TestBadSetting:
+    def test_malformed_setting_names_the_variable(self, cli: Cli) -> None:
+        result = cli("db", "upgrade", extra_env={"TSUNAGU_MAX_BODY_BYTES": "lots"})
+
+        assert result.returncode == 1
+        assert "TSUNAGU_MAX_BODY_BYTES" in one_error_line(result)
+
+
+class TestUnwritableHome:
+    def test_home_that_is_a_file_is_one_line(self, cli: Cli, tmp_path: Path) -> None:
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("")
+
+        result = cli("db", "upgrade", extra_env={"TSUNAGU_HOME": str(blocker / "home")})
+
+        assert result.returncode == 1
+        assert "not-a-folder" in one_error_line(result)

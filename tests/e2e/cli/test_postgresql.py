@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from tests.e2e.cli.conftest import Cli, cli_env, one_error_line
@@ -28,8 +29,12 @@ def database_url(postgres_url: str) -> Iterator[str]:
     """A fresh, empty database in the cluster, dropped afterwards."""
     name = f"tsunagu_cli_{uuid.uuid4().hex[:12]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except ProgrammingError as exc:
+        admin.dispose()
+        pytest.skip(f"the PostgreSQL role cannot create a database for the CLI tests: {exc.orig}")
     try:
         yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     finally:

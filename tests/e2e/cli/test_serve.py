@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy.engine import Engine
 
-from tests.e2e.cli.conftest import TSUNAGU, Cli
+from tests.e2e.cli.conftest import TSUNAGU, Cli, free_port, wait_until_answering
 from tsunagu.core.database import current_revision
-
-#: how long the server may take to come up before the test gives up
-STARTUP_DEADLINE_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_answering(url: str, server: subprocess.Popen[bytes]) -> httpx.Response:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"tsunagu serve exited with status {server.returncode}")
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"tsunagu serve did not answer {url} within {STARTUP_DEADLINE_S} s")
 
 
 class TestServe:

@@ -17,7 +17,6 @@ from tsunagu.core.imports import (
     RowError,
     ValidRow,
     decode,
-    max_length,
     one_of,
     run_import,
     to_int,
@@ -271,6 +270,10 @@ class TestAllOrNothing:
 
 
 class TestConverters:
+    def test_text_column_passes_cells_through_unchanged(self) -> None:
+        _, sink = run(b"code\nabc\n", (Column("code", max_length=3),))
+        assert sink.rows == [{"code": "abc"}]
+
     def test_to_int_accepts_full_width_digits_and_separators(self) -> None:
         assert to_int("１,２３４") == 1234
 
@@ -281,9 +284,11 @@ class TestConverters:
         with pytest.raises(ValueError, match="is not one of admin, member"):
             one_of("admin", "member")("owner")
 
-    def test_max_length_refuses_long_text(self) -> None:
-        with pytest.raises(ValueError, match="longer than 3"):
-            max_length(3)("abcd")
+    def test_max_length_refuses_long_cells_by_row(self) -> None:
+        columns = (Column("code", max_length=3),)
+        assert errors_of(b"code\nabc\nabcd\n", columns) == [
+            {"row": 3, "column": "code", "reason": "is longer than 3 characters"}
+        ]
 
 
 # characters CP932 can encode: kanji, kana (full and half width), NEC extensions, ASCII —

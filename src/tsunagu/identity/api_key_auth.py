@@ -1,0 +1,84 @@
+"""API-key authentication on the request path: a read-only check, and the ``last_used_at``
+refresh as a transaction of its own.
+
+Why not ``service.authenticate_api_key`` (which reads and writes in the caller's
+transaction)?  On SQLite in WAL mode a transaction that has read and then wants to write
+is refused at once ("database is locked", the busy timeout does not apply) when another
+connection holds or has just committed a write.  Requests racing to refresh the same key's
+``last_used_at`` — once a minute per key, under any concurrency — then fail, and the
+winner holds the database's write lock for the rest of its request.  So:
+
+- ``check_api_key`` only reads (one indexed query on ``api_keys.key_hash``) and says
+  whether the refresh is due;
+- ``touch_api_key`` is a single conditional ``UPDATE``, meant to run in its own short
+  transaction: as the first statement of a transaction it waits for the write lock like
+  any writer, and a refresh that another request already made is a no-op.
+
+Same rules as the service: unknown, malformed and revoked keys are ``InvalidCredentials``;
+only the SHA-256 digest of a key is ever compared or stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tsunagu.core.clock import utcnow
+from tsunagu.core.crypto import token_digest
+from tsunagu.identity.errors import InvalidCredentials
+from tsunagu.identity.models import ApiKey
+from tsunagu.identity.service import API_KEY_PREFIX, LAST_USED_RESOLUTION, Actor
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyCheck:
+    """A valid key's actor, and whether its ``last_used_at`` should be refreshed."""
+
+    actor: Actor
+    touch_due: bool
+
+
+def check_api_key(session: Session, plain: str, *, now: datetime | None = None) -> ApiKeyCheck:
+    """The actor behind a bearer key, or ``InvalidCredentials``; reads only."""
+    if not plain.startswith(API_KEY_PREFIX):
+        raise InvalidCredentials("the API key is not valid")
+    row = session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.organization_id,
+            ApiKey.role,
+            ApiKey.revoked_at,
+            ApiKey.last_used_at,
+        ).where(ApiKey.key_hash == token_digest(plain))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise InvalidCredentials("the API key is not valid or has been revoked")
+    now = now or utcnow()
+    due = row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
+    actor = Actor(
+        kind="api_key", organization_id=row.organization_id, role=row.role, api_key_id=row.id
+    )
+    return ApiKeyCheck(actor=actor, touch_due=due)
+
+
+def touch_api_key(session: Session, key_id: uuid.UUID, *, now: datetime | None = None) -> bool:
+    """Record that the key was used ``now`` unless that was recorded less than
+    ``LAST_USED_RESOLUTION`` ago; True when this call wrote it."""
+    now = now or utcnow()
+    result = session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(
+                ApiKey.last_used_at.is_(None),
+                ApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

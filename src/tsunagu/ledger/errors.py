@@ -1,0 +1,29 @@
+"""Errors of the ledger domain."""
+
+from tsunagu.core.errors import AppError, Conflict, InvalidInput, NotFound
+
+
+class LedgerInconsistent(Conflict):
+    code = "ledger_inconsistent"
+
+
+class ProofNotAvailable(InvalidInput):
+    code = "proof_not_available"
+
+
+class LeafNotFound(NotFound):
+    code = "leaf_not_found"
+
+
+class CheckpointNotFound(NotFound):
+    code = "checkpoint_not_found"
+
+
+class WitnessNotFound(NotFound):
+    code = "witness_not_found"
+
+
+class CosignatureRejected(AppError):
+    status_code = 422
+    code = "cosignature_rejected"
+    title = "Cosignature rejected"

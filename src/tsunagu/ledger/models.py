@@ -1,0 +1,115 @@
+"""Tables of the ledger.  ``ledger_entries`` is append-only: no code path updates or
+deletes a row, and database triggers refuse it too (see the migration)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tsunagu.core.clock import UTCDateTime, utcnow
+from tsunagu.core.database import Base
+from tsunagu.core.ids import new_id
+
+
+class LedgerState(Base):
+    """One row: the number of entries.  Appends lock it first, so they serialise."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_input: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    org: Mapped[str | None] = mapped_column(String(63), index=True)
+    #: base64 pseudonym of the one person an entry is about (bulk entries: see subjects)
+    subject: Mapped[str | None] = mapped_column(String(44), index=True)
+
+
+class LedgerNode(Base):
+    """The hash of the perfect subtree over leaves [idx·2^level, (idx+1)·2^level), level ≥ 1."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerSubject(Base):
+    """A member (pseudonym) of a bulk entry's set of persons, for the portal to find it."""
+
+    __tablename__ = "ledger_subjects"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ledger_entries.seq"), primary_key=True, autoincrement=False
+    )
+    pseudonym: Mapped[str] = mapped_column(String(44), primary_key=True, index=True)
+
+
+class LedgerCheckpoint(Base):
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LedgerWitness(Base):
+    """A witness whose cosignatures count towards the quorum."""
+
+    __tablename__ = "ledger_witnesses"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    vkey: Mapped[str] = mapped_column(String(400))
+    #: the partner organization running it, by id (the ledger sits below identity)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerCosignature(Base):
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    checkpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ledger_checkpoints.id"), index=True
+    )
+    witness_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_witnesses.id"))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerAlarm(Base):
+    """Something a witness or a verification found wrong; shown in the staff console."""
+
+    __tablename__ = "ledger_alarms"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

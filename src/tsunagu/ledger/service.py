@@ -1,0 +1,413 @@
+"""Use cases of the ledger: append, prove, checkpoint, cosign, verify.
+
+Appends run in the caller's transaction (the entry of an action commits with the action)
+and are batched: one locked update of ``ledger_state``, O(log n) reads of the right edge of
+the tree, then one multi-row insert of the entries and one of the completed subtree hashes.
+Proofs read O(log n) stored hashes in two queries: the algorithms of ``merkle`` run once
+with a probe that records which subtrees they need, and once on the fetched hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tsunagu.core.clock import utcnow
+from tsunagu.ledger import merkle
+from tsunagu.ledger.entry import Entry, b64
+from tsunagu.ledger.errors import (
+    CheckpointNotFound,
+    CosignatureRejected,
+    LeafNotFound,
+    ProofNotAvailable,
+    WitnessNotFound,
+)
+from tsunagu.ledger.models import (
+    LedgerAlarm,
+    LedgerCheckpoint,
+    LedgerCosignature,
+    LedgerEntry,
+    LedgerNode,
+    LedgerState,
+    LedgerSubject,
+    LedgerWitness,
+)
+from tsunagu.ledger.note import (
+    ALG_COSIGNATURE_V1,
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    parse_note,
+    sign_checkpoint,
+    verify_cosignature,
+)
+
+T = TypeVar("T")
+_ZERO = bytes(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    index: int
+    leaf_hash: bytes
+
+
+# --- appending -------------------------------------------------------------------------
+
+
+def tree_size(session: Session) -> int:
+    return session.scalar(select(LedgerState.size).where(LedgerState.id == 1)) or 0
+
+
+def _reserve(session: Session, count: int) -> int:
+    """Lock the ledger and reserve ``count`` indexes; returns the first one."""
+    new_size = session.scalar(
+        update(LedgerState)
+        .where(LedgerState.id == 1)
+        .values(size=LedgerState.size + count)
+        .returning(LedgerState.size)
+    )
+    if new_size is None:  # a database migrated before the state row existed
+        session.add(LedgerState(id=1, size=count))
+        session.flush()
+        return 0
+    return int(new_size) - count
+
+
+def append(
+    session: Session, entries: Sequence[Entry], *, now: datetime | None = None
+) -> list[Appended]:
+    """Append ``entries`` in order, in the caller's transaction."""
+    if not entries:
+        return []
+    now = now or utcnow()
+    encoded = [(e, e.encode(now)) for e in entries]
+    return append_encoded(session, encoded)
+
+
+def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> list[Appended]:
+    start = _reserve(session, len(encoded))
+    # the right edge of the tree before this batch: perfect subtrees, largest first
+    edge_keys = merkle.perfect_subtrees(0, start)
+    known = _fetch_nodes(session, edge_keys)
+    stack: list[tuple[int, bytes]] = [(level, known[(level, idx)]) for level, idx in edge_keys]
+    entry_rows: list[dict[str, object]] = []
+    node_rows: list[dict[str, object]] = []
+    subject_rows: list[dict[str, object]] = []
+    out: list[Appended] = []
+    for offset, (entry, data) in enumerate(encoded):
+        seq = start + offset
+        h = merkle.leaf_hash(data)
+        single = entry.subject.get("pseudonym") if entry.subject else None
+        entry_rows.append(
+            {
+                "seq": seq,
+                "leaf_input": data,
+                "leaf_hash": h,
+                "kind": entry.kind,
+                "org": entry.org,
+                "subject": single if isinstance(single, str) else None,
+            }
+        )
+        subject_rows.extend({"seq": seq, "pseudonym": b64(m)} for m in set(entry.members))
+        out.append(Appended(seq, h))
+        stack.append((0, h))
+        count = seq + 1
+        level = 0
+        while count & 1 == 0:
+            _, right = stack.pop()
+            _, left = stack.pop()
+            level += 1
+            parent = merkle.node_hash(left, right)
+            stack.append((level, parent))
+            node_rows.append({"level": level, "idx": (seq >> level), "hash": parent})
+            count >>= 1
+    session.execute(insert(LedgerEntry), entry_rows)
+    if node_rows:
+        session.execute(insert(LedgerNode), node_rows)
+    if subject_rows:
+        session.execute(insert(LedgerSubject), subject_rows)
+    return out
+
+
+# --- reading stored hashes ---------------------------------------------------------------
+
+
+def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    keys = set(keys)
+    found: dict[tuple[int, int], bytes] = {}
+    leaves = [idx for level, idx in keys if level == 0]
+    inner = [(level, idx) for level, idx in keys if level > 0]
+    if leaves:
+        for seq, h in session.execute(
+            select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
+        ):
+            found[(0, seq)] = h
+    for chunk_start in range(0, len(inner), 200):
+        chunk = inner[chunk_start : chunk_start + 200]
+        for level, idx, h in session.execute(
+            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
+                or_(*(and_(LedgerNode.level == lv, LedgerNode.idx == ix) for lv, ix in chunk))
+            )
+        ):
+            found[(level, idx)] = h
+    missing = keys - found.keys()
+    if missing:
+        from tsunagu.ledger.errors import LedgerInconsistent
+
+        raise LedgerInconsistent(
+            f"the stored tree lacks {len(missing)} subtree hash(es), e.g. {min(missing)}"
+        )
+    return found
+
+
+def _with_nodes(session: Session, compute: Callable[[merkle.NodeReader], T]) -> T:
+    wanted: set[tuple[int, int]] = set()
+
+    def probe(level: int, idx: int) -> bytes:
+        wanted.add((level, idx))
+        return _ZERO
+
+    compute(probe)
+    nodes = _fetch_nodes(session, wanted)
+    return compute(lambda level, idx: nodes[(level, idx)])
+
+
+def root_at(session: Session, size: int) -> bytes:
+    return _with_nodes(session, lambda reader: merkle.tree_root(size, reader))
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise ProofNotAvailable(f"leaf {index} is not in a tree of size {size}")
+    return _with_nodes(session, lambda reader: merkle.inclusion_proof(index, size, reader))
+
+
+def find_leaf_index(session: Session, leaf_hash: bytes, size: int) -> int:
+    seq = session.scalar(
+        select(LedgerEntry.seq)
+        .where(LedgerEntry.leaf_hash == leaf_hash, LedgerEntry.seq < size)
+        .order_by(LedgerEntry.seq)
+        .limit(1)
+    )
+    if seq is None:
+        raise LeafNotFound(f"no entry with that leaf hash in the first {size} entries")
+    return int(seq)
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second)
+    if not 0 <= first <= second:
+        raise ProofNotAvailable(f"no consistency proof from size {first} to size {second}")
+    return _with_nodes(session, lambda reader: merkle.consistency_proof(first, second, reader))
+
+
+def _check_size(session: Session, size: int) -> None:
+    published = latest_checkpoint(session)
+    limit = published.size if published else 0
+    if size < 0 or size > limit:
+        raise ProofNotAvailable(f"tree size {size} is beyond the latest checkpoint's size {limit}")
+
+
+def get_entries(session: Session, start: int, end: int, page_size: int) -> list[bytes]:
+    """Leaf inputs ``start..end`` inclusive, at most ``page_size`` of them."""
+    size = tree_size(session)
+    if start < 0 or end < start or start >= size:
+        raise ProofNotAvailable(f"no entries in the range {start}..{end} (size {size})")
+    end = min(end, size - 1, start + page_size - 1)
+    rows = session.scalars(
+        select(LedgerEntry.leaf_input)
+        .where(LedgerEntry.seq >= start, LedgerEntry.seq <= end)
+        .order_by(LedgerEntry.seq)
+    )
+    return list(rows)
+
+
+def entries_about(
+    session: Session, pseudonym_b64: str, limit: int = 500
+) -> list[tuple[int, bytes]]:
+    """(index, leaf input) of every entry about one person, single or in a bulk set."""
+    direct = select(LedgerEntry.seq).where(LedgerEntry.subject == pseudonym_b64)
+    bulk = select(LedgerSubject.seq).where(LedgerSubject.pseudonym == pseudonym_b64)
+    rows = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.leaf_input)
+        .where(or_(LedgerEntry.seq.in_(direct), LedgerEntry.seq.in_(bulk)))
+        .order_by(LedgerEntry.seq.desc())
+        .limit(limit)
+    )
+    return [(int(seq), data) for seq, data in rows]
+
+
+def subject_set_members(session: Session, seq: int) -> list[bytes]:
+    rows = session.scalars(select(LedgerSubject.pseudonym).where(LedgerSubject.seq == seq))
+    return sorted(base64.b64decode(p) for p in rows)
+
+
+# --- checkpoints -----------------------------------------------------------------------
+
+
+def log_signer(origin: str, seed: bytes) -> Signer:
+    return Signer.from_seed(origin, seed)
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.scalar(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1))
+
+
+def publish_checkpoint(session: Session, signer: Signer) -> LedgerCheckpoint:
+    """A signed checkpoint of the current tree (the existing one when nothing changed)."""
+    size = tree_size(session)
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.size == size:
+        return latest
+    root = root_at(session, size)
+    note = sign_checkpoint(Checkpoint(signer.name, size, root), signer)
+    row = LedgerCheckpoint(size=size, root=root, note=note)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another process published this size first
+        existing = session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.size == size))
+        assert existing is not None
+        return existing
+    return row
+
+
+def checkpoint_history(session: Session, limit: int = 20) -> list[LedgerCheckpoint]:
+    return list(
+        session.scalars(
+            select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(limit)
+        )
+    )
+
+
+def checkpoint_with_cosignatures(session: Session, checkpoint: LedgerCheckpoint) -> str:
+    """The signed note followed by every witness cosignature line it received."""
+    lines = session.scalars(
+        select(LedgerCosignature.line)
+        .where(LedgerCosignature.checkpoint_id == checkpoint.id)
+        .order_by(LedgerCosignature.created_at)
+    )
+    return checkpoint.note + "".join(lines)
+
+
+def get_checkpoint_by_size(session: Session, size: int) -> LedgerCheckpoint:
+    row = session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.size == size))
+    if row is None:
+        raise CheckpointNotFound(f"no checkpoint of size {size}")
+    return row
+
+
+# --- witnesses -------------------------------------------------------------------------
+
+
+def register_witness(
+    session: Session, vkey: str, organization_id: uuid.UUID | None = None
+) -> LedgerWitness:
+    try:
+        verifier = Verifier.from_vkey(vkey)
+    except NoteError as exc:
+        raise CosignatureRejected(f"not a witness key: {exc}") from exc
+    if verifier.alg != ALG_COSIGNATURE_V1:
+        raise CosignatureRejected("a witness key must be a cosignature/v1 (0x04) key")
+    existing = session.scalar(select(LedgerWitness).where(LedgerWitness.name == verifier.name))
+    if existing is not None:
+        existing.vkey = vkey.strip()
+        existing.active = True
+        existing.organization_id = organization_id or existing.organization_id
+        session.flush()
+        return existing
+    row = LedgerWitness(name=verifier.name, vkey=vkey.strip(), organization_id=organization_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_witnesses(session: Session) -> list[LedgerWitness]:
+    return list(session.scalars(select(LedgerWitness).order_by(LedgerWitness.name)))
+
+
+def add_cosignatures(session: Session, cosigned_note: str) -> LedgerCheckpoint:
+    """Store the valid cosignature lines of registered witnesses found in ``cosigned_note``."""
+    try:
+        note = parse_note(cosigned_note)
+        checkpoint = Checkpoint.parse_text(note.text)
+    except NoteError as exc:
+        raise CosignatureRejected(str(exc)) from exc
+    row = get_checkpoint_by_size(session, checkpoint.size)
+    if row.root != checkpoint.root or row.note.split("\n\n", 1)[0] + "\n" != note.text:
+        raise CosignatureRejected("the cosigned checkpoint is not one this log published")
+    witnesses = {w.name: w for w in list_witnesses(session) if w.active}
+    accepted = 0
+    for sig in note.signatures:
+        witness = witnesses.get(sig.name)
+        if witness is None:
+            continue
+        timestamp = verify_cosignature(note.text, sig, Verifier.from_vkey(witness.vkey))
+        if timestamp is None:
+            continue
+        exists = session.scalar(
+            select(LedgerCosignature.id).where(
+                LedgerCosignature.checkpoint_id == row.id,
+                LedgerCosignature.witness_id == witness.id,
+            )
+        )
+        if exists is None:
+            session.add(
+                LedgerCosignature(
+                    checkpoint_id=row.id,
+                    witness_id=witness.id,
+                    timestamp=timestamp,
+                    line=sig.line(),
+                )
+            )
+        accepted += 1
+    if accepted == 0:
+        raise CosignatureRejected("no valid cosignature of a registered witness")
+    session.flush()
+    return row
+
+
+def cosignature_count(session: Session, checkpoint: LedgerCheckpoint) -> int:
+    rows = session.scalars(
+        select(LedgerCosignature.witness_id).where(LedgerCosignature.checkpoint_id == checkpoint.id)
+    )
+    return len(set(rows))
+
+
+def latest_confirmed(session: Session, quorum: int) -> LedgerCheckpoint | None:
+    """The largest checkpoint cosigned by at least ``quorum`` distinct witnesses."""
+    for row in checkpoint_history(session, limit=200):
+        if cosignature_count(session, row) >= quorum:
+            return row
+    return None
+
+
+def raise_alarm(session: Session, source: str, detail: str) -> LedgerAlarm:
+    row = LedgerAlarm(source=source, detail=detail)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recent_alarms(session: Session, limit: int = 20) -> list[LedgerAlarm]:
+    return list(
+        session.scalars(select(LedgerAlarm).order_by(LedgerAlarm.created_at.desc()).limit(limit))
+    )
+
+
+def require_witness(session: Session, name: str) -> LedgerWitness:
+    row = session.scalar(select(LedgerWitness).where(LedgerWitness.name == name))
+    if row is None:
+        raise WitnessNotFound(f"no witness named {name!r}")
+    return row
