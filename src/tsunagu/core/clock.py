@@ -45,7 +45,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return utc.replace(tzinfo=None)
         return utc
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 (the signature SQLAlchemy calls)
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

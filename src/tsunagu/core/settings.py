@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         """The URL to connect to: ``TSUNAGU_DATABASE_URL`` or the SQLite file in home."""
         if self.database_url:
             url = self.database_url
-            if url.startswith("postgresql://") or url.startswith("postgres://"):
+            if url.startswith(("postgresql://", "postgres://")):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         self.home.mkdir(parents=True, exist_ok=True)

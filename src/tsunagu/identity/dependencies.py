@@ -61,7 +61,7 @@ def api_actor(request: Request, db: DbSession, credentials: BearerCredentials) -
         # End the read snapshot before the refresh commits elsewhere: on SQLite, a request
         # whose snapshot predates that commit could not write any more.  Nothing but the
         # key lookup has happened in this session yet, so nothing is lost.
-        pass
+        db.rollback()
         _record_use(request.app.state.session_factory, check.actor.api_key_id)
     request.state.actor = check.actor
     return check.actor

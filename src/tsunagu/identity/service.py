@@ -7,6 +7,7 @@ an organization's API key, or a person (web session of the personal portal).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,8 +45,13 @@ from tsunagu.identity.models import (
 )
 
 _hasher = PasswordHasher()
-# verifying against this keeps the time of "no such user" equal to "wrong password"
-_DUMMY_HASH = _hasher.hash("tsunagu-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps "no such user" as slow as "wrong password"."""
+    return _hasher.hash("tsunagu-timing-equaliser")
+
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 API_KEY_PREFIX = "tsk_"
@@ -91,7 +97,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; takes the same time when there is no hash."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

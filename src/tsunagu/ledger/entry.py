@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -122,17 +123,20 @@ class Entry:
     #: pseudonyms of the persons a bulk entry is about; the entry commits to their set
     members: tuple[bytes, ...] = field(default=(), compare=False)
 
-    def to_json(self, now: datetime) -> dict[str, Any]:
+    def to_json(self, now: datetime, now_text: str | None = None) -> dict[str, Any]:
         if not KIND_PATTERN.match(self.kind):
             raise EntryError(f"malformed entry kind {self.kind!r}")
         if self.kind not in KNOWN_KINDS and not self.kind.startswith("org."):
             raise EntryError(f"unknown entry kind {self.kind!r}")
         if self.body is not None and not self.kind.startswith("org."):
             raise EntryError("only organization statements carry a body")
-        when = (self.time or now).astimezone(UTC)
+        if self.time is None and now_text is not None:
+            time_text = now_text
+        else:
+            time_text = format_time(self.time or now)
         obj: dict[str, Any] = {
             "v": VERSION,
-            "time": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "time": time_text,
             "kind": self.kind,
             "actor": self.actor,
         }
@@ -153,15 +157,62 @@ class Entry:
             obj["refs"] = dict(self.refs)
         if self.body is not None:
             obj["body"] = dict(self.body)
-        _refuse_personal_keys({k: v for k, v in obj.items() if k != "body"})
+        if self.subject is not None:
+            _refuse_personal_keys(self.subject)
+        if self.refs:
+            _refuse_personal_keys(self.refs)
         return obj
 
-    def encode(self, now: datetime) -> bytes:
+    def encode(self, now: datetime, now_text: str | None = None) -> bytes:
         """The canonical bytes (RFC 8785) that become the leaf input."""
-        return canonical(self.to_json(now))
+        obj = self.to_json(now, now_text)
+        # the fixed fields are strings and small integers by construction; only the
+        # free-form parts decide whether the fast canonical path applies
+        free = [obj[k] for k in ("subject", "refs", "body") if k in obj]
+        return canonical(obj, plain=_plain(free))
 
 
-def canonical(obj: Any) -> bytes:
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """True when the standard library's JSON encoder already writes RFC 8785 bytes.
+
+    That holds for objects with BMP-only keys (so code-point order equals the UTF-16 order
+    JCS asks for), strings, booleans, null and integers within ±2^53 — everything but floats,
+    whose number formatting differs.  Entries are almost always plain; the rest go through
+    the ``rfc8785`` package.  A property test checks both paths agree.
+    """
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and all(ord(c) <= 0xFFFF for c in k) and _plain(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return False
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 UTC with microseconds, as entries record time."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(obj: Any, *, plain: bool | None = None) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON value (``plain``: the caller already checked)."""
+    if plain if plain is not None else _plain(obj):
+        try:
+            text = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        except ValueError as exc:  # e.g. a lone surrogate
+            raise EntryError(f"entry cannot be canonicalised: {exc}") from exc
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise EntryError("entry holds text that is not valid Unicode") from exc
     try:
         return rfc8785.dumps(obj)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -45,13 +44,25 @@ class LedgerEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(44), index=True)
 
 
+NODE_LEVEL_SHIFT = 48
+
+
+def node_key(level: int, idx: int) -> int:
+    """One integer for a subtree, so a proof's hashes come back in one ``IN`` query."""
+    return (level << NODE_LEVEL_SHIFT) | idx
+
+
+def split_node_key(key: int) -> tuple[int, int]:
+    return key >> NODE_LEVEL_SHIFT, key & ((1 << NODE_LEVEL_SHIFT) - 1)
+
+
 class LedgerNode(Base):
-    """The hash of the perfect subtree over leaves [idx·2^level, (idx+1)·2^level), level ≥ 1."""
+    """The hash of the perfect subtree over leaves [idx·2^level, (idx+1)·2^level), level ≥ 1,
+    keyed by ``node_key(level, idx)``."""
 
     __tablename__ = "ledger_nodes"
 
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

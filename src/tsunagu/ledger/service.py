@@ -10,23 +10,25 @@ with a probe that records which subtrees they need, and once on the fetched hash
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
 from tsunagu.ledger import merkle
-from tsunagu.ledger.entry import Entry, b64
+from tsunagu.ledger.entry import Entry, b64, format_time
 from tsunagu.ledger.errors import (
     CheckpointNotFound,
     CosignatureRejected,
     LeafNotFound,
+    LedgerInconsistent,
     ProofNotAvailable,
     WitnessNotFound,
 )
@@ -39,6 +41,8 @@ from tsunagu.ledger.models import (
     LedgerState,
     LedgerSubject,
     LedgerWitness,
+    node_key,
+    split_node_key,
 )
 from tsunagu.ledger.note import (
     ALG_COSIGNATURE_V1,
@@ -90,7 +94,8 @@ def append(
     if not entries:
         return []
     now = now or utcnow()
-    encoded = [(e, e.encode(now)) for e in entries]
+    now_text = format_time(now)
+    encoded = [(e, e.encode(now, now_text)) for e in entries]
     return append_encoded(session, encoded)
 
 
@@ -99,71 +104,78 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
     # the right edge of the tree before this batch: perfect subtrees, largest first
     edge_keys = merkle.perfect_subtrees(0, start)
     known = _fetch_nodes(session, edge_keys)
-    stack: list[tuple[int, bytes]] = [(level, known[(level, idx)]) for level, idx in edge_keys]
-    entry_rows: list[dict[str, object]] = []
-    node_rows: list[dict[str, object]] = []
-    subject_rows: list[dict[str, object]] = []
+    stack: list[bytes] = [known[key] for key in edge_keys]
+    entry_rows: list[tuple[object, ...]] = []
+    node_rows: list[tuple[object, ...]] = []
+    subject_rows: list[tuple[object, ...]] = []
     out: list[Appended] = []
-    for offset, (entry, data) in enumerate(encoded):
-        seq = start + offset
-        h = merkle.leaf_hash(data)
+    sha256 = hashlib.sha256
+    seq = start
+    for entry, data in encoded:
+        h = sha256(b"\x00" + data).digest()
         single = entry.subject.get("pseudonym") if entry.subject else None
         entry_rows.append(
-            {
-                "seq": seq,
-                "leaf_input": data,
-                "leaf_hash": h,
-                "kind": entry.kind,
-                "org": entry.org,
-                "subject": single if isinstance(single, str) else None,
-            }
+            (seq, data, h, entry.kind, entry.org, single if isinstance(single, str) else None)
         )
-        subject_rows.extend({"seq": seq, "pseudonym": b64(m)} for m in set(entry.members))
+        if entry.members:
+            subject_rows.extend((seq, b64(m)) for m in set(entry.members))
         out.append(Appended(seq, h))
-        stack.append((0, h))
-        count = seq + 1
-        level = 0
+        # a new leaf closes one perfect subtree per trailing 1 bit of its index
+        stack.append(h)
+        count, level = seq + 1, 0
         while count & 1 == 0:
-            _, right = stack.pop()
-            _, left = stack.pop()
+            right = stack.pop()
+            parent = sha256(b"\x01" + stack.pop() + right).digest()
+            stack.append(parent)
             level += 1
-            parent = merkle.node_hash(left, right)
-            stack.append((level, parent))
-            node_rows.append({"level": level, "idx": (seq >> level), "hash": parent})
+            node_rows.append((node_key(level, seq >> level), parent))
             count >>= 1
-    session.execute(insert(LedgerEntry), entry_rows)
-    if node_rows:
-        session.execute(insert(LedgerNode), node_rows)
-    if subject_rows:
-        session.execute(insert(LedgerSubject), subject_rows)
+        seq += 1
+    _insert_many(session, "ledger_entries", _ENTRY_COLUMNS, entry_rows)
+    _insert_many(session, "ledger_nodes", ("key", "hash"), node_rows)
+    _insert_many(session, "ledger_subjects", ("seq", "pseudonym"), subject_rows)
     return out
+
+
+_ENTRY_COLUMNS = ("seq", "leaf_input", "leaf_hash", "kind", "org", "subject")
+
+
+def _insert_many(
+    session: Session, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]
+) -> None:
+    """One DB-API executemany: the ledger's hot path skips SQLAlchemy's per-row work."""
+    if not rows:
+        return
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (fixed names)
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, rows)
 
 
 # --- reading stored hashes ---------------------------------------------------------------
 
 
 def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored hashes of the given subtrees: leaves from the entries, the rest from nodes."""
     keys = set(keys)
     found: dict[tuple[int, int], bytes] = {}
     leaves = [idx for level, idx in keys if level == 0]
-    inner = [(level, idx) for level, idx in keys if level > 0]
+    inner = [node_key(level, idx) for level, idx in keys if level > 0]
     if leaves:
         for seq, h in session.execute(
             select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
         ):
             found[(0, seq)] = h
-    for chunk_start in range(0, len(inner), 200):
-        chunk = inner[chunk_start : chunk_start + 200]
-        for level, idx, h in session.execute(
-            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-                or_(*(and_(LedgerNode.level == lv, LedgerNode.idx == ix) for lv, ix in chunk))
-            )
+    if inner:
+        for key, h in session.execute(
+            select(LedgerNode.key, LedgerNode.hash).where(LedgerNode.key.in_(inner))
         ):
-            found[(level, idx)] = h
+            found[split_node_key(key)] = h
     missing = keys - found.keys()
     if missing:
-        from tsunagu.ledger.errors import LedgerInconsistent
-
         raise LedgerInconsistent(
             f"the stored tree lacks {len(missing)} subtree hash(es), e.g. {min(missing)}"
         )
@@ -277,9 +289,7 @@ def publish_checkpoint(session: Session, signer: Signer) -> LedgerCheckpoint:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another process published this size first
-        existing = session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.size == size))
-        assert existing is not None
-        return existing
+        return get_checkpoint_by_size(session, size)
     return row
 
 

@@ -23,7 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.ledger import merkle
-from tsunagu.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
+from tsunagu.ledger.models import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerNode,
+    LedgerState,
+    split_node_key,
+)
 from tsunagu.ledger.note import NoteError, Verifier, open_checkpoint
 
 Progress = Callable[[int, int], None]
@@ -81,11 +87,12 @@ def verify_stored(
     # them is its consequence, not a new finding
     bad_ranges: list[tuple[int, int]] = [(i, i) for i in report.bad_leaves]
     nodes = session.execute(
-        select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash)
-        .order_by(LedgerNode.level, LedgerNode.idx)
+        select(LedgerNode.key, LedgerNode.hash)
+        .order_by(LedgerNode.key)
         .execution_options(yield_per=50_000)
     )
-    for level, idx, stored in nodes:
+    for key, stored in nodes:
+        level, idx = split_node_key(key)
         first, last = idx << level, ((idx + 1) << level) - 1
         if level >= len(tree.levels) or idx >= len(tree.levels[level]):
             report.bad(first, f"a stored subtree ({level}, {idx}) covers no entries")

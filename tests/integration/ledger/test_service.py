@@ -97,7 +97,8 @@ class TestProofs:
         old = service.latest_checkpoint(db)
         append_and_publish(db, 7)
         new = service.latest_checkpoint(db)
-        assert old is not None and new is not None
+        assert old is not None
+        assert new is not None
         proof = service.consistency_proof(db, old.size, new.size)
         assert merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
 
@@ -153,7 +154,9 @@ class TestTamperDetection:
     def test_intact_log_verifies(self, db: Session) -> None:
         append_and_publish(db, 20)
         report = verify_stored(db, LOG_VERIFIER)
-        assert report.ok and report.size == 20 and report.checkpoints == 1
+        assert report.ok
+        assert report.size == 20
+        assert report.checkpoints == 1
 
     def test_database_refuses_to_update_an_entry(self, db: Session) -> None:
         service.append(db, entries(2))
@@ -170,14 +173,16 @@ class TestTamperDetection:
         self._drop_triggers(db)
         db.execute(text("UPDATE ledger_entries SET leaf_input = :d WHERE seq = 13"), {"d": b"{}"})
         report = verify_stored(db, LOG_VERIFIER)
-        assert not report.ok and report.first_bad_index == 13
+        assert not report.ok
+        assert report.first_bad_index == 13
 
     def test_deleted_entry_is_named(self, db: Session) -> None:
         append_and_publish(db, 20)
         self._drop_triggers(db)
         db.execute(text("DELETE FROM ledger_entries WHERE seq = 7"))
         report = verify_stored(db, LOG_VERIFIER)
-        assert not report.ok and report.first_bad_index == 7
+        assert not report.ok
+        assert report.first_bad_index == 7
 
     def test_inserted_entry_is_named(self, db: Session) -> None:
         append_and_publish(db, 20)
@@ -190,16 +195,15 @@ class TestTamperDetection:
             {"d": forged, "h": merkle.leaf_hash(forged)},
         )
         report = verify_stored(db, LOG_VERIFIER)
-        assert not report.ok and report.first_bad_index == 20
+        assert not report.ok
+        assert report.first_bad_index == 20
 
     def test_reordered_entries_are_named(self, db: Session) -> None:
         service.append(db, [Entry(kind="access.allowed", actor=f"a{i}") for i in range(20)])
         service.publish_checkpoint(db, LOG)
         self._drop_triggers(db)
         rows = dict(
-            db.execute(
-                text("SELECT seq, leaf_input FROM ledger_entries WHERE seq IN (4, 9)")
-            ).all()
+            db.execute(text("SELECT seq, leaf_input FROM ledger_entries WHERE seq IN (4, 9)")).all()
         )
         for seq, other in ((4, 9), (9, 4)):
             db.execute(
@@ -207,4 +211,5 @@ class TestTamperDetection:
                 {"d": rows[other], "h": merkle.leaf_hash(rows[other]), "s": seq},
             )
         report = verify_stored(db, LOG_VERIFIER)
-        assert not report.ok and report.first_bad_index == 4
+        assert not report.ok
+        assert report.first_bad_index == 4

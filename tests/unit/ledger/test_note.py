@@ -32,7 +32,8 @@ class TestCheckpoint:
         assert lines[3] == ""
         assert lines[4].startswith(f"\u2014 {LOG.name} ")
         blob = base64.b64decode(lines[4].split(" ")[2])
-        assert blob[:4] == LOG.key_id and len(blob) == 4 + 64
+        assert blob[:4] == LOG.key_id
+        assert len(blob) == 4 + 64
         assert raw.endswith("\n")
 
     def test_round_trip_verifies_with_the_published_key(self) -> None:
