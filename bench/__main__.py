@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bench import http_get, import_throughput
+from bench import http_get, import_throughput, ledger
 from bench.machine import describe, write_result
 
 BENCHMARKS: dict[
@@ -19,6 +19,17 @@ BENCHMARKS: dict[
         {"rows": 20_000, "repeats": 1},
     ),
     "http_get": (http_get.run, http_get.report, {"rounds": 1, "seconds": 2, "warmup_s": 1}),
+    "ledger": (
+        ledger.run,
+        ledger.report,
+        {
+            "append_total": 20_000,
+            "repeats": 1,
+            "proof_size": 20_000,
+            "proof_samples": 200,
+            "latency_seconds": 2.0,
+        },
+    ),
 }
 
 

@@ -38,6 +38,7 @@ from tsunagu.core.errors import AppError
 from tsunagu.core.settings import get_settings
 from tsunagu.identity.cli import apikey_app, open_database, org_app, user_app
 from tsunagu.identity.import_cli import person_app
+from tsunagu.ledger.cli import ledger_app, witness_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -52,6 +53,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(person_app, name="person")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(witness_app, name="witness")
 
 _stderr = Console(stderr=True)
 

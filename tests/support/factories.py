@@ -47,7 +47,8 @@ def create_staff(
     role: str = "member",
     display_name: str | None = None,
 ) -> StaffUser:
-    """A staff user with a membership in ``org`` (an existing e-mail joins ``org``)."""
+    """A staff user with a membership in ``org`` (an existing e-mail joins ``org``, as an
+    operator may let it)."""
     email = email or f"{_unique('staff')}@example.com"
     user, _ = service.create_staff_user(
         db,
@@ -56,6 +57,7 @@ def create_staff(
         password=password,
         role=role,
         display_name=display_name,
+        join_existing=True,
     )
     return user
 

@@ -59,8 +59,16 @@ class Cluster:
 
     def start(self) -> None:
         self._run(
-            "initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--locale=C", "--no-sync",
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         )
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
@@ -68,8 +76,15 @@ class Cluster:
             f"-c unix_socket_directories={self.datadir}"
         )
         self._run(
-            "pg_ctl", "-D", str(self.datadir), "-o", opts,
-            "-l", str(self.datadir / "server.log"), "-w", "start",
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            opts,
+            "-l",
+            str(self.datadir / "server.log"),
+            "-w",
+            "start",
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -102,7 +117,8 @@ def start_cluster() -> Cluster | str:
     parent = Path(tempfile.mkdtemp(prefix="tsunagu-pg-"))
     datadir = parent / "data"
     if as_root:
-        os.chmod(parent, 0o755)
+        # the postgres user must reach its data directory inside our temporary folder
+        os.chmod(parent, 0o755)  # noqa: S103
         subprocess.run(["chown", "postgres:postgres", str(parent)], check=True)
     cluster = Cluster(bindir=bindir, datadir=datadir, port=free_port(), as_postgres_user=as_root)
     cluster.start()

@@ -52,9 +52,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE: take the write lock at the start, so a transaction that reads and then
-    # writes never fails with SQLITE_BUSY when another writer committed in between
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # IMMEDIATE takes the write lock at the start, so a transaction that reads and then
+    # writes never fails with SQLITE_BUSY when another writer committed in between.
+    # Read-mostly work (GET requests) asks for DEFERRED: readers then never queue behind
+    # the write lock, and their rare writes are best-effort (see ``read_mostly``).
+    if conn.get_execution_options().get("tsunagu_begin") == "DEFERRED":
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -70,8 +75,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_session_factory(engine: Engine | Any) -> sessionmaker[Session]:
-    """Sessions that do not expire objects on commit (pages render after the commit)."""
+def make_session_factory(
+    engine: Engine | Any, *, read_mostly: bool = False
+) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit (pages render after the commit).
+
+    ``read_mostly`` sessions (for GET and HEAD requests) begin SQLite transactions without
+    taking the write lock; a write they attempt may then be refused with "database is
+    locked" when another writer got there first, so such writes must be best-effort.
+    """
+    if read_mostly and isinstance(engine, Engine) and engine.dialect.name == "sqlite":
+        engine = engine.execution_options(tsunagu_begin="DEFERRED")
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

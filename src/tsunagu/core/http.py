@@ -19,9 +19,16 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://tsunagu.dev/problems/"
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def db_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work."""
-    session: Session = request.app.state.session_factory()
+    """The request's unit of work (read-mostly for GET and HEAD, see ``database``)."""
+    state = request.app.state
+    factory = state.session_factory
+    if request.method in READ_METHODS:
+        factory = getattr(state, "read_session_factory", factory)
+    session: Session = factory()
     try:
         yield session
         session.commit()

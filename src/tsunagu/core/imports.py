@@ -11,22 +11,28 @@ How a domain uses it
 ::
 
     COLUMNS = (
-        Column("email", convert=to_email, required=True, unique=True, aliases=("メール",)),
-        Column("name", aliases=("氏名",)),
+        Column("email", to_email, required=True, unique=True, aliases=("メール",)),
+        Column("name", max_length=200, aliases=("氏名",)),   # text: no converter needed
     )
 
     def import_things(session, data, *, encoding=None, mapping=None, progress=None):
-        def check(rows):              # cross-row / database checks, after cell checks
-            taken = existing_emails(session, {r.values["email"] for r in rows})
-            for r in rows:
-                if r.values["email"] in taken:
-                    yield RowError(r.number, "email", "already registered")
+        def check(rows):              # cross-row / database checks, after the cell checks
+            taken = existing_emails(session, [values["email"] for _, values in rows])
+            for number, values in rows:
+                if values["email"] in taken:
+                    yield RowError(number, "email", "already registered")
 
         def write(batch):             # runs in the caller's transaction
-            session.execute(insert(things), [{"id": new_id(), **v} for v in batch])
+            for values, id_ in zip(batch, bulk_ids(len(batch))):
+                values["id"] = id_
+            insert_rows(session, things_table, batch)   # one executemany
 
         return run_import(data, COLUMNS, write, check=check, encoding=encoding,
                           mapping=mapping, progress=progress)
+
+Converters raise ``ValueError`` with the reason a person should read; ``to_int`` and
+``one_of`` are here, domain ones (``to_email``, ``to_kana`` …) live in the domain.
+``parse`` alone is a dry run.  ``tsunagu.identity.importing`` is the first user.
 
 The steps, in order:
 
@@ -44,11 +50,14 @@ The steps, in order:
 4. **Rows** — every row is checked before anything is written.  A cell is stripped; a blank
    cell is ``None`` (or an error when the column is ``required``); otherwise the column's
    ``convert`` turns the text into a value or raises ``ValueError(reason)``.  Converters are
-   plain functions, one per column, chosen once: no model object per row (measured in
-   ``bench/``: about twice as fast as a pydantic ``TypeAdapter`` over the batch).  Ragged
-   rows (more or fewer cells than the header) are errors; blank rows are skipped.  Columns
-   marked ``unique`` must not repeat within the file.  Then ``check`` sees the valid rows
-   for checks that need other rows or the database.
+   plain functions, one per column, mapped over the column at once; no model object per row
+   (measured in ``bench/``: the simple person rows validate 1.6 times as fast as with a
+   pydantic ``TypeAdapter`` over the batch with the same checks, 10 times with ``EmailStr``).
+   ``max_length`` is checked for a whole column in one pass.  Ragged rows (more or fewer
+   cells than the header; empty cells past the header's end are tolerated) are errors; blank
+   rows are skipped.  Columns marked ``unique`` must not repeat within the file.  Then
+   ``check`` sees the valid rows, as ``(row number, values)``, for checks that need other
+   rows or the database.
 5. **Errors** — ``RowError(row, column, reason)`` where ``row`` is the row number the person
    sees in Excel (the header is row 1; a quoted cell with line breaks is still one row).  If
    there is any error nothing is written and ``InvalidInput`` (422) is raised with
@@ -56,8 +65,9 @@ The steps, in order:
    says how many there were in all.
 6. **Writing** — the valid rows go to ``writer`` in batches of ``batch_size`` dicts (field →
    value), inside the caller's transaction, with ``progress(stage, done, total)`` called as
-   it goes.  The writer should use one Core ``insert()`` executemany per batch, not ORM
-   objects.  If the writer raises, the caller's transaction rolls back: still nothing.
+   it goes.  The writer should use one Core ``insert()`` executemany per batch
+   (``insert_rows``), never ORM objects row by row, and ids from ``bulk_ids``.  If the writer
+   raises, the caller's transaction rolls back: still nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +75,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import secrets
 import time
 import unicodedata
@@ -411,10 +422,15 @@ def parse(
     unnamed = [i for i, name in enumerate(header) if not name.strip()]
     errors = _Errors(max_errors)
 
+    body = records[start + 1 :]
     kept: list[list[str]] = []
     numbers: list[int] = []
-    for i in range(start + 1, len(records)):
-        record = records[i]
+    if set(map(len, body)) <= {width} and all(map(any, body)):
+        # the usual file: every row as wide as the header, none blank — no loop over rows
+        kept, numbers = body, list(range(start + 2, start + 2 + len(body)))
+        body = []
+    for offset, record in enumerate(body):
+        i = start + 1 + offset
         n = len(record)
         if n != width:
             if not any(record):
@@ -432,6 +448,9 @@ def parse(
     if any(not all(column) for column in cells):
         # rows of blanks only (Excel writes ",,,," for a formatted empty row) are skipped
         blank = [not any(row) for row in zip(*cells, strict=True)] if cells else []
+        for k in (k for k, b in enumerate(blank) if b and unnamed):
+            # data in a column without a name is not a blank row: it is reported below
+            blank[k] = not any(kept[k][i].strip() for i in unnamed)
         if any(blank):
             keep = [k for k, b in enumerate(blank) if not b]
             kept = [kept[k] for k in keep]
@@ -453,6 +472,9 @@ def parse(
     for slot, column_values in zip(slots, values, strict=True):
         if not any(c.field == slot.field and c.unique for c in columns):
             continue
+        present = [v for v in column_values if v is not None]
+        if len(set(present)) == len(present):
+            continue  # no repeats: the usual case, settled without a Python loop
         first_seen: dict[Any, int] = {}
         for k, value in enumerate(column_values):
             if value is None or k in bad:
@@ -465,7 +487,10 @@ def parse(
         progress("validating", len(numbers), len(numbers))
 
     fields = [s.field for s in slots]
-    rows = [dict(zip(fields, row, strict=False)) for row in zip(*values, strict=False)]
+    # map/zip/dict all in C: no Python frame per row
+    rows: list[dict[str, Any]] = list(
+        map(dict, map(zip, itertools.repeat(fields), zip(*values, strict=False)))
+    )
     if bad:
         rows = [row for k, row in enumerate(rows) if k not in bad]
         numbers = [n for k, n in enumerate(numbers) if k not in bad]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from tsunagu.core.settings import Settings, get_settings
+from tsunagu.demo.ledger import ensure_demo_ledger_for
 from tsunagu.demo.organizations import ORGANIZATIONS, ensure_organizations
 from tsunagu.demo.persons import (
     PORTAL_PERSONS,
@@ -27,6 +29,7 @@ from tsunagu.demo.persons import (
 from tsunagu.demo.progress import NO_PROGRESS, Progress
 from tsunagu.demo.staff import DemoStaff, ensure_staff
 from tsunagu.identity.models import Organization
+from tsunagu.ledger.service import tree_size as ledger_size
 
 DEFAULT_SEED = 20260401
 DEFAULT_PERSON_COUNT = 10_000
@@ -42,6 +45,8 @@ class WorldContext:
     progress: Progress = NO_PROGRESS
     organizations: dict[str, Organization] = field(default_factory=dict)
     staff: list[DemoStaff] = field(default_factory=list)
+    #: whose ledger keys the usage history is written with (None: this process's settings)
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,19 @@ def portal_persons_step(session: Session, context: WorldContext) -> StepReport:
     return StepReport("portal accounts", len(PORTAL_PERSONS), created)
 
 
-STEPS: list[Step] = [organizations_step, staff_step, persons_step, portal_persons_step]
+def ledger_step(session: Session, context: WorldContext) -> StepReport:
+    settings = context.settings or get_settings()
+    created = ensure_demo_ledger_for(session, settings, context.seed)
+    return StepReport("ledger entries", ledger_size(session), created)
+
+
+STEPS: list[Step] = [
+    organizations_step,
+    staff_step,
+    persons_step,
+    portal_persons_step,
+    ledger_step,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +114,12 @@ def build_world(
     seed: int = DEFAULT_SEED,
     person_count: int = DEFAULT_PERSON_COUNT,
     progress: Progress = NO_PROGRESS,
+    settings: Settings | None = None,
 ) -> WorldSummary:
     """Run every step on ``session`` (flushed, not committed) and report what each did."""
-    context = WorldContext(seed=seed, person_count=person_count, progress=progress)
+    context = WorldContext(
+        seed=seed, person_count=person_count, progress=progress, settings=settings
+    )
     reports = [step(session, context) for step in STEPS]
     session.flush()
     return WorldSummary(reports=reports, staff=context.staff, password=context.password)

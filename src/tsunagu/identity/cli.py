@@ -131,6 +131,7 @@ def create_user(
             password=password,
             role=role.value,
             display_name=name,
+            join_existing=True,  # an operator may add a known staff user to another org
         )
         typer.echo(
             f"created staff user {user.email} ({membership.role}) in {organization.slug}"

@@ -48,7 +48,12 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 @person_app.command("import")
 def import_command(
     file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="A CSV file, header row first."
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        metavar="FILE",
+        help="A CSV file, header row first.",
     ),
     encoding: Encoding = typer.Option(
         Encoding.auto, "--encoding", help="Text encoding; auto tries UTF-8 then CP932."
@@ -56,6 +61,7 @@ def import_command(
     mapping: list[str] = typer.Option(
         [],
         "--map",
+        metavar="FILE_COLUMN=FIELD",
         help="Map a file column to a field, e.g. --map 氏=family_name (repeatable).",
     ),
 ) -> None:
@@ -100,11 +106,16 @@ def import_command(
                     progress=progress,
                 )
         except InvalidInput as exc:
-            stderr.print(f"error: {file}: {exc.message}", markup=False, highlight=False)
+            stderr.print(
+                f"error: {file}: {exc.message}", markup=False, highlight=False, soft_wrap=True
+            )
             for item in exc.errors[:SHOWN_ROW_ERRORS]:
                 column = f", column {item['column']}" if item.get("column") else ""
                 stderr.print(
-                    f"  row {item['row']}{column}: {item['reason']}", markup=False, highlight=False
+                    f"  row {item['row']}{column}: {item['reason']}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
                 )
             if len(exc.errors) > SHOWN_ROW_ERRORS:
                 stderr.print(f"  … and {len(exc.errors) - SHOWN_ROW_ERRORS} more", markup=False)

@@ -44,7 +44,7 @@ CSV_MEDIA_TYPES = frozenset(
 )
 
 
-class UnsupportedMediaType(AppError):  # noqa: N818 - named like the rest of the AppError tree
+class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"
     title = "Unsupported media type"

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import TOKYO, utcnow
@@ -54,6 +54,8 @@ UNUSABLE_PASSWORD_PREFIX = "!unusable:"  # noqa: S105 - a marker, not a secret
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _POSTAL = re.compile(r"(\d{3})-?(\d{4})")
 _PHONE_CHARS = re.compile(r"[\s\-()]")
+#: what people type for a hyphen in Japanese text (after NFKC): minus, dashes, the long vowel
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\u30fc\uff70]")
 _PHONE = re.compile(r"\+?\d{10,15}")
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 #: katakana after NFKC (half-width → full-width), the long vowel mark, middle dot, spaces
@@ -73,8 +75,12 @@ def to_email(text: str) -> str:
 
 
 def to_kana(text: str) -> str:
-    """Reading in katakana: hiragana and half-width katakana are turned into katakana."""
-    value = unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
+    """Reading in katakana: hiragana and half-width katakana become katakana, and a
+    full-width space an ASCII one (as NFKC makes it)."""
+    if _KATAKANA.fullmatch(text):  # already full-width katakana: the usual case
+        value = text.replace("\u3000", " ")
+    else:
+        value = unicodedata.normalize("NFKC", text).translate(_HIRAGANA_TO_KATAKANA)
     if not _KATAKANA.fullmatch(value):
         raise ValueError(f"{text!r} must be written in katakana or hiragana")
     if len(value) > 100:
@@ -84,7 +90,8 @@ def to_kana(text: str) -> str:
 
 def to_postal_code(text: str) -> str:
     """A Japanese postal code, 123-4567 or 1234567, stored as 123-4567."""
-    m = _POSTAL.fullmatch(unicodedata.normalize("NFKC", text).replace("ー", "-"))
+    value = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    m = _POSTAL.fullmatch(_DASHES.sub("-", value))
     if m is None:
         raise ValueError(f"{text!r} is not a postal code like 123-4567")
     return f"{m[1]}-{m[2]}"
@@ -92,7 +99,7 @@ def to_postal_code(text: str) -> str:
 
 def to_phone(text: str) -> str:
     """A telephone number with 10 to 15 digits (hyphens, spaces and brackets allowed)."""
-    value = unicodedata.normalize("NFKC", text)
+    value = text if text.isascii() else _DASHES.sub("-", unicodedata.normalize("NFKC", text))
     if not _PHONE.fullmatch(_PHONE_CHARS.sub("", value)) or len(value) > 32:
         raise ValueError(f"{text!r} is not a telephone number")
     return value
@@ -162,9 +169,22 @@ def _chunks(values: Sequence[Any], size: int = _LOOKUP_CHUNK) -> Iterator[Sequen
 
 
 def _existing_person_emails(session: Session, emails: Sequence[str]) -> set[str]:
+    """Which of ``emails`` belong to a person already.
+
+    When the table holds fewer e-mails than the file, reading them all is one query; else
+    they are looked up in chunks.
+    """
+    known = session.scalar(select(func.count(Person.email))) or 0
+    if known == 0:
+        return set()
+    if known <= len(emails):
+        wanted = set(emails)
+        return {
+            e
+            for e in session.scalars(select(Person.email).where(Person.email.is_not(None)))
+            if e in wanted
+        }
     found: set[str] = set()
-    if session.scalar(select(Person.id).where(Person.email.is_not(None)).limit(1)) is None:
-        return found  # nobody has an e-mail yet: spare the lookups
     for chunk in _chunks(emails):
         found.update(
             e for e in session.scalars(select(Person.email).where(Person.email.in_(chunk))) if e

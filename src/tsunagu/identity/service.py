@@ -15,7 +15,8 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
@@ -160,11 +161,14 @@ def create_staff_user(
     role: str = "member",
     display_name: str | None = None,
     locale: str | None = None,
+    join_existing: bool = False,
 ) -> tuple[StaffUser, Membership]:
     """A new staff user with a membership in ``organization``.
 
-    An e-mail already known as staff joins the organization instead (one person can work
-    for several organizations); their password is left as it is.
+    An e-mail already known as staff is refused, so no organization can pull another's
+    staff into itself (nor learn their name).  Operators may let an existing staff user
+    join a further organization with ``join_existing`` (the CLI's ``user create`` does);
+    their password is left as it is.
     """
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
@@ -179,17 +183,15 @@ def create_staff_user(
         )
         session.add(user)
         session.flush()
-    elif find_membership(session, organization.id, user.id) is not None:
-        raise EmailTaken(f"{email} is already a member of this organization")
+    elif not join_existing or find_membership(session, organization.id, user.id) is not None:
+        raise EmailTaken(f"{email} is already registered as a staff account")
     membership = Membership(organization_id=organization.id, user_id=user.id, role=role)
     session.add(membership)
     session.flush()
     return user, membership
 
 
-def find_membership(
-    session: Session, org_id: uuid.UUID, user_id: uuid.UUID
-) -> Membership | None:
+def find_membership(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
     return session.scalar(
         select(Membership).where(
             Membership.organization_id == org_id, Membership.user_id == user_id
@@ -420,11 +422,10 @@ def resolve_web_session(
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise SessionExpired("your session has ended; please sign in again")
     if now - row.last_seen_at >= LAST_USED_RESOLUTION:
-        row.last_seen_at = now
-        row.expires_at = now + max_age
-        session.flush()
+        _slide_session(session, row, now, max_age)
     if row.subject_kind == "staff":
-        assert row.user_id is not None and row.organization_id is not None
+        if row.user_id is None or row.organization_id is None:
+            raise SessionExpired("your session has ended; please sign in again")
         membership = find_membership(session, row.organization_id, row.user_id)
         if membership is None:
             raise SessionExpired("your membership has ended; please sign in again")
@@ -437,6 +438,24 @@ def resolve_web_session(
     else:
         actor = Actor(kind="person", organization_id=None, role=None, person_id=row.person_id)
     return row, actor
+
+
+def _slide_session(session: Session, row: WebSession, now: datetime, max_age: timedelta) -> None:
+    """Extend a session's expiry; best-effort, since a read-mostly request (a GET on
+    SQLite) may be refused the write when another writer got there first — the next
+    request slides it then."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                update(WebSession)
+                .where(WebSession.id == row.id)
+                .values(last_seen_at=now, expires_at=now + max_age)
+                .execution_options(synchronize_session=False)
+            )
+    except OperationalError:
+        return
+    row.last_seen_at = now
+    row.expires_at = now + max_age
 
 
 def end_web_session(session: Session, token: str) -> None:

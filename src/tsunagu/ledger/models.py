@@ -38,8 +38,9 @@ class LedgerEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     leaf_input: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-    kind: Mapped[str] = mapped_column(String(64), index=True)
-    org: Mapped[str | None] = mapped_column(String(63), index=True)
+    # kind and org are kept for readers' filters; not indexed, to keep appends cheap
+    kind: Mapped[str] = mapped_column(String(64))
+    org: Mapped[str | None] = mapped_column(String(63))
     #: base64 pseudonym of the one person an entry is about (bulk entries: see subjects)
     subject: Mapped[str | None] = mapped_column(String(44), index=True)
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import tsunagu
-from tsunagu.core.database import make_engine, make_session_factory, migrate, ping
+from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
 from tsunagu.core.logging import configure_logging
 from tsunagu.core.settings import Settings, get_settings
 from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
+from tsunagu.web import ledger_api, ledger_pages
 from tsunagu.web.assets import static_files
 from tsunagu.web.handlers import install_exception_handlers, render_app_error
 from tsunagu.web.middleware import RequestEnvelopeMiddleware
@@ -51,10 +53,16 @@ def create_app(
         # Content-Security-Policy (and DESIGN.md: no CDN) forbids; the schema is the contract
         docs_url=None,
         redoc_url=None,
+        lifespan=ledger_api.lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
+    app.state.read_session_factory = session_factory or make_session_factory(
+        engine, read_mostly=True
+    )
+    # the checkpoint publisher runs in servers, not in tests that bring their own sessions
+    app.state.ledger_publisher_enabled = session_factory is None
 
     install_exception_handlers(app)
     app.add_middleware(
@@ -70,8 +78,10 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(request: Request) -> JSONResponse:
+        # through the session factory, as every request reaches the database
         try:
-            ping(request.app.state.engine)
+            with request.app.state.session_factory() as session:
+                session.execute(text("SELECT 1"))
         except Exception:
             return problem_response(
                 request,
@@ -84,6 +94,8 @@ def create_app(
 
     app.include_router(identity_endpoints.router, prefix="/api/v1")
     app.include_router(identity_import_endpoints.router, prefix="/api/v1")
+    app.include_router(ledger_api.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
+    app.include_router(ledger_pages.router)
     app.mount("/static", static_files(), name="static")
     return app

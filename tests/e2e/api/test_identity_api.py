@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.e2e.api.conftest import Tenant
 from tests.e2e.api.test_shell import assert_problem
-from tests.support.factories import bearer, create_api_key, create_staff
+from tests.support.factories import bearer, create_api_key, create_org, create_staff
 from tsunagu.core.crypto import token_digest
 from tsunagu.identity.models import ApiKey
 
@@ -112,6 +112,17 @@ class TestStaffUsers:
         db.commit()
         response = client.post("/api/v1/users", json=NEW_USER, headers=tenant.headers)
         assert_problem(response, 409, "email_taken")
+
+    def test_another_tenants_staff_cannot_be_pulled_in(
+        self, client: TestClient, db: Session, tenant: Tenant
+    ) -> None:
+        other = create_org(db)
+        create_staff(db, other, email=NEW_USER["email"], display_name="秘密の名前")
+        db.commit()
+        response = client.post("/api/v1/users", json=NEW_USER, headers=tenant.headers)
+        assert_problem(response, 409, "email_taken")
+        assert "秘密の名前" not in response.text
+        assert other.slug not in response.text
 
     @pytest.mark.parametrize("role", ["member", "viewer"])
     def test_lower_roles_cannot_create_users(

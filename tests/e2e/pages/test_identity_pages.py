@@ -369,6 +369,7 @@ class TestSeveralOrganizations:
             email=world.member.email,
             password="unused-password",
             role="viewer",
+            join_existing=True,
         )
         db.commit()
         token = csrf_of(client.get("/signin").text)

@@ -5,6 +5,7 @@ fails nor blocks other requests when several race for it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tsunagu.identity.api_key_auth import check_api_key, touch_api_key
 from tsunagu.identity.dependencies import api_actor
 from tsunagu.identity.errors import InvalidCredentials
 from tsunagu.identity.models import ApiKey
+from tsunagu.identity.service import Actor
 
 
 def key_row(db: Session, plain: str) -> ApiKey:
@@ -105,24 +107,23 @@ def bearer_credentials(plain: str) -> HTTPAuthorizationCredentials:
 
 
 class TestApiActorOnSqlite:
-    def test_loser_of_a_last_used_race_is_still_authenticated(
+    def test_concurrent_first_uses_of_a_key_are_all_authenticated(
         self, sqlite_factory: sessionmaker[Session]
     ) -> None:
         with unit_of_work(sqlite_factory) as db:
             org = create_org(db, slug="acme")
             plain = create_api_key(db, org, role="member")
-        loser = sqlite_factory()
-        try:
-            # the loser's snapshot predates the winner's refresh of last_used_at
-            loser.execute(select(ApiKey.id)).all()
-            with unit_of_work(sqlite_factory) as winner:
-                key_id = check_api_key(winner, plain).actor.api_key_id
-                assert key_id is not None
-                touch_api_key(winner, key_id)
-            actor = api_actor(request_for(sqlite_factory), loser, bearer_credentials(plain))
-        finally:
-            loser.close()
-        assert (actor.organization_id, actor.role) == (org.id, "member")
+        request = request_for(sqlite_factory)
+
+        def one_request() -> Actor:
+            with unit_of_work(sqlite_factory) as request_db:
+                return api_actor(request, request_db, bearer_credentials(plain))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            actors = list(pool.map(lambda _: one_request(), range(8)))
+        assert {(a.organization_id, a.role) for a in actors} == {(org.id, "member")}
+        with unit_of_work(sqlite_factory) as db:
+            assert key_row(db, plain).last_used_at is not None
 
     def test_request_can_write_after_its_key_use_was_recorded(
         self, sqlite_factory: sessionmaker[Session]

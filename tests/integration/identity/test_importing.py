@@ -66,6 +66,15 @@ class TestImportPersons:
             {"row": 2, "column": "email", "reason": "a person with this e-mail already exists"}
         ]
 
+    def test_email_of_an_existing_person_is_found_among_many(self, db: Session) -> None:
+        for i in range(3):
+            service.create_person(db, family_name="既", given_name="存", email=f"p{i}@example.jp")
+        with pytest.raises(InvalidInput) as caught:
+            import_persons(db, persons_csv("山田,太郎,p1@example.jp,"))
+        assert caught.value.errors == [
+            {"row": 2, "column": "email", "reason": "a person with this e-mail already exists"}
+        ]
+
     def test_email_twice_in_the_file_is_a_row_error(self, db: Session) -> None:
         with pytest.raises(InvalidInput) as caught:
             import_persons(db, persons_csv("山田,太郎,a@example.jp,", "田中,花子,A@example.jp,"))

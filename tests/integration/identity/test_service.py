@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.support.factories import DEFAULT_PASSWORD, create_api_key, create_org, create_staff
 from tsunagu.core.errors import InvalidInput
 from tsunagu.identity import service
-from tsunagu.identity.errors import InvalidCredentials, SessionExpired, SlugTaken
+from tsunagu.identity.errors import EmailTaken, InvalidCredentials, SessionExpired, SlugTaken
 
 MAX_AGE = timedelta(hours=8)
 
@@ -128,6 +128,14 @@ class TestOrganizations:
 
 
 class TestStaffInSeveralOrganizations:
+    def test_another_organization_cannot_pull_in_existing_staff(self, db: Session) -> None:
+        first, second = create_org(db), create_org(db)
+        create_staff(db, first, email="ren@example.com")
+        with pytest.raises(EmailTaken):
+            service.create_staff_user(
+                db, organization=second, email="ren@example.com", password="whatever-pass-1"
+            )
+
     def test_same_email_joins_a_second_organization(self, db: Session) -> None:
         first, second = create_org(db), create_org(db)
         user = create_staff(db, first, email="ren@example.com", role="admin")

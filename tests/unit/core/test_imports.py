@@ -144,6 +144,12 @@ class TestHeader:
         _, sink = run("姓,備考\n山田,x\n".encode(), ignore_unknown=True)
         assert sink.rows == [{"family_name": "山田"}]
 
+    def test_data_only_in_an_unnamed_column_is_an_error(self) -> None:
+        errors = errors_of("名,\n太郎,\n,x\n".encode(), (Column("given_name", aliases=("名",)),))
+        assert errors == [
+            {"row": 3, "column": "#2", "reason": "the cell has data but its column has no name"}
+        ]
+
     def test_unnamed_column_with_data_is_an_error(self) -> None:
         errors = errors_of("姓,\n山田,\n田中,x\n".encode())
         assert errors == [

@@ -12,7 +12,6 @@ from alembic import op
 
 import tsunagu.core.clock
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -60,11 +59,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_ledger_entries")),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ledger_entries_kind"), ["kind"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_ledger_entries_leaf_hash"), ["leaf_hash"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_ledger_entries_org"), ["org"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_entries_subject"), ["subject"], unique=False)
 
     op.create_table(
@@ -189,9 +186,7 @@ def downgrade() -> None:
     op.drop_table("ledger_nodes")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_entries_subject"))
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_org"))
         batch_op.drop_index(batch_op.f("ix_ledger_entries_leaf_hash"))
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_kind"))
 
     op.drop_table("ledger_entries")
     with op.batch_alter_table("ledger_checkpoints", schema=None) as batch_op:
