@@ -9,6 +9,8 @@
     tsunagu user create --org SLUG --email EMAIL --role ROLE [--name …] [--password-file PATH]
     tsunagu apikey create --org SLUG --name LABEL [--role admin|member|viewer]
     tsunagu person import …
+    tsunagu ledger key | verify [--json] | verify-remote BASE_URL [--key KEY] [--log-key VKEY]
+    tsunagu witness init|run|status --home DIR …
     tsunagu version
 
 These forms are a contract that scripts rely on.  Every command reads ``TSUNAGU_HOME`` and

@@ -39,7 +39,7 @@ import rfc8785
 from tsunagu.ledger.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes
 
 VERSION = 1
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*$")
 KNOWN_KINDS = frozenset(
     {
         "consent.given",

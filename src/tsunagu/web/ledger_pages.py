@@ -28,13 +28,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tsunagu.core.http import db_session
 from tsunagu.core.i18n import gettext_for, gettext_noop
 from tsunagu.core.settings import Settings
 from tsunagu.core.templating import request_locale
+from tsunagu.identity.models import Organization
 from tsunagu.identity.service import find_organization_by_slug
 from tsunagu.identity.web_auth import (
     PersonPage,
@@ -46,8 +47,9 @@ from tsunagu.identity.web_auth import (
 )
 from tsunagu.ledger import service as ledger
 from tsunagu.ledger.entry import b64, pseudonym, subject_set_proof
-from tsunagu.ledger.models import LedgerCheckpoint, LedgerCosignature
+from tsunagu.ledger.models import LedgerCheckpoint
 from tsunagu.ledger.note import Signer
+from tsunagu.ledger.witnessing import witness_activity
 
 router = APIRouter(include_in_schema=False)
 
@@ -134,12 +136,21 @@ def log_signer(settings: Settings) -> Signer:
     return ledger.log_signer(settings.ledger_origin, settings.resolved_ledger_signing_seed())
 
 
-def _fresh_checkpoint(db: Session, settings: Settings) -> LedgerCheckpoint:
-    """The latest checkpoint, publishing one first when the tree has grown since."""
+def _fresh_checkpoint(db: Session, settings: Settings) -> LedgerCheckpoint | None:
+    """The latest checkpoint, publishing one first when the tree has grown since.
+
+    Best-effort: a GET's SQLite transaction does not hold the write lock, so when another
+    writer got there first the page uses the latest checkpoint (the server's publisher
+    covers the newer entries within a second; they show on the next visit).
+    """
     checkpoint = ledger.latest_checkpoint(db)
     if checkpoint is None or checkpoint.size < ledger.tree_size(db):
-        checkpoint = ledger.publish_checkpoint(db, log_signer(settings))
-        db.commit()
+        try:
+            checkpoint = ledger.publish_checkpoint(db, log_signer(settings))
+            db.commit()
+        except OperationalError:
+            db.rollback()
+            checkpoint = ledger.latest_checkpoint(db)
     return checkpoint
 
 
@@ -147,9 +158,13 @@ def _person_pseudonym(settings: Settings, person_id: uuid.UUID) -> bytes:
     return pseudonym(settings.resolved_ledger_pseudonym_key(), person_id)
 
 
-def _entries_with_proofs(db: Session, me: bytes, checkpoint: LedgerCheckpoint) -> list[ProvenEntry]:
+def _entries_with_proofs(
+    db: Session, me: bytes, checkpoint: LedgerCheckpoint | None
+) -> list[ProvenEntry]:
     """Every entry about the person covered by ``checkpoint``, newest first, with proofs."""
     out: list[ProvenEntry] = []
+    if checkpoint is None:
+        return out
     for index, leaf_input in ledger.entries_about(db, b64(me)):
         if index >= checkpoint.size:
             continue
@@ -254,7 +269,7 @@ def portal_ledger_proofs(
     me = _person_pseudonym(settings, page.person.id)
     entries = _entries_with_proofs(db, me, checkpoint)
     body = {
-        "checkpoint": checkpoint.note,
+        "checkpoint": checkpoint.note if checkpoint is not None else "",
         "vkey": log_signer(settings).vkey(),
         "pseudonym": b64(me),
         "entries": [
@@ -289,31 +304,28 @@ class CheckpointView:
 @dataclass(frozen=True, slots=True)
 class WitnessView:
     name: str
+    organization_name: str | None
     active: bool
     last_size: int | None
     last_time: datetime | None
 
 
 def _witness_views(db: Session) -> list[WitnessView]:
-    latest = dict(
-        db.execute(
-            select(LedgerCosignature.witness_id, func.max(LedgerCheckpoint.size))
-            .join(LedgerCheckpoint, LedgerCheckpoint.id == LedgerCosignature.checkpoint_id)
-            .group_by(LedgerCosignature.witness_id)
-        ).all()
-    )
     views: list[WitnessView] = []
-    for witness in ledger.list_witnesses(db):
-        size = latest.get(witness.id)
-        when: datetime | None = None
-        if size is not None:
-            stamp = db.scalar(
-                select(LedgerCosignature.timestamp)
-                .join(LedgerCheckpoint, LedgerCheckpoint.id == LedgerCosignature.checkpoint_id)
-                .where(LedgerCosignature.witness_id == witness.id, LedgerCheckpoint.size == size)
+    for activity in witness_activity(db):
+        org_name = None
+        if activity.organization_id is not None:
+            org = db.get(Organization, activity.organization_id)
+            org_name = org.name if org is not None else None
+        views.append(
+            WitnessView(
+                name=activity.name,
+                organization_name=org_name,
+                active=activity.active,
+                last_size=activity.last_cosigned_size,
+                last_time=activity.last_cosigned_at,
             )
-            when = datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
-        views.append(WitnessView(witness.name, witness.active, size, when))
+        )
     return views
 
 

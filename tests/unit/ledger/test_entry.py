@@ -69,6 +69,10 @@ class TestEntryEncoding:
         with pytest.raises(EntryError):
             Entry(kind="made.up").encode(NOW)
 
+    @pytest.mark.parametrize("kind", ["provision", "erasure", "export", "access.denied"])
+    def test_every_known_kind_encodes(self, kind: str) -> None:
+        assert json.loads(Entry(kind=kind).encode(NOW))["kind"] == kind
+
     def test_organization_statement_kinds_are_open(self) -> None:
         data = Entry(kind="org.privacy_notice", org="acme", body={"version": "3"}).encode(NOW)
         assert json.loads(data)["body"] == {"version": "3"}

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.browser.conftest import Screenshots
-from tests.e2e.ledger_pages.conftest import LedgerServer
+from tests.e2e.ledger_pages.live import LedgerServer, page_opener, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,18 @@ TEXT = {
 }
 LOCALES = {"ja": "ja-JP", "en": "en-US"}
 PROOFS = "**/portal/ledger/proofs.json"
+
+
+@pytest.fixture(scope="session")
+def ledger_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerServer]:
+    """The demo world with its usage history, served on 127.0.0.1."""
+    yield from serve_demo(tmp_path_factory)
+
+
+@pytest.fixture
+def open_ledger_page(browser: Any, ledger_server: LedgerServer) -> Iterator[Any]:
+    """``open_ledger_page(locale)``: a page of the live demo in a fresh browser context."""
+    yield from page_opener(browser, ledger_server)
 
 
 def _sign_in(page: Any, path: str, lang: str, email: str, password: str) -> None:
