@@ -195,6 +195,8 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
         "median_cpu_s": round(cpu, 4),
         "rows_per_s": round(rows / wall),
         "rows_per_cpu_s": round(rows / cpu),
+        # on a shared machine the fastest run is the closest to what the code itself can do
+        "best_rows_per_s": round(rows / min(r["wall_s"] for r in runs)),
     }
 
 
@@ -228,7 +230,8 @@ def report(result: dict[str, Any]) -> str:
     for name in ("simple", "full", "anchor"):
         r = result[name]
         lines.append(
-            f"  {name:<7} {r['rows_per_s']:>9,} rows/s wall  {r['rows_per_cpu_s']:>9,} rows/cpu-s"
+            f"  {name:<7} {r['rows_per_s']:>9,} rows/s wall (best {r['best_rows_per_s']:,})"
+            f"  {r['rows_per_cpu_s']:>9,} rows/cpu-s"
         )
     v = result["validation"]
     lines.append(

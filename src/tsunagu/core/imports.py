@@ -57,7 +57,8 @@ The steps, in order:
    cells than the header; empty cells past the header's end are tolerated) are errors; blank
    rows are skipped.  Columns marked ``unique`` must not repeat within the file.  Then
    ``check`` sees the valid rows, as ``(row number, values)``, for checks that need other
-   rows or the database.
+   rows or the database; it may name a field in its ``RowError`` (the report shows the
+   file's header for it).
 5. **Errors** — ``RowError(row, column, reason)`` where ``row`` is the row number the person
    sees in Excel (the header is row 1; a quoted cell with line breaks is still one row).  If
    there is any error nothing is written and ``InvalidInput`` (422) is raised with
@@ -495,8 +496,10 @@ def parse(
         rows = [row for k, row in enumerate(rows) if k not in bad]
         numbers = [n for k, n in enumerate(numbers) if k not in bad]
     if check is not None and rows:
-        for problem in check(list(zip(numbers, rows, strict=False))):
-            errors.add(*problem)
+        # checks name fields; the report names columns as the file does
+        header_of = {s.field: s.header for s in slots}
+        for row, column, reason in check(list(zip(numbers, rows, strict=False))):
+            errors.add(row, header_of.get(column, column), reason)
     errors.raise_if_any()
     if not rows:
         raise InvalidInput("the file has a header but no rows")

@@ -27,7 +27,7 @@ from tsunagu.demo.organizations import ORGANIZATIONS
 from tsunagu.demo.persons import PORTAL_PERSONS
 from tsunagu.identity.models import Person
 from tsunagu.ledger import service as ledger
-from tsunagu.ledger.entry import KIND_PATTERN, Entry, b64, pseudonym
+from tsunagu.ledger.entry import Entry, b64, pseudonym
 from tsunagu.ledger.models import LedgerEntry
 from tsunagu.ledger.note import Signer
 
@@ -91,12 +91,6 @@ _ACTOR_IDS = {slug: uuid.uuid5(uuid.NAMESPACE_URL, f"tsunagu-demo/{slug}") for s
               (o.slug for o in ORGANIZATIONS)}  # fmt: skip
 
 
-def _recordable(uses: Sequence[Use]) -> list[Use]:
-    # the ledger's kind pattern still wants a dot, so the dotless kinds of its own list
-    # ("provision", "erasure", "export") cannot be recorded yet; leave them out until it can
-    return [use for use in uses if KIND_PATTERN.match(use.kind)]
-
-
 def _actor(use: Use) -> str:
     if use.actor in ("person", "system"):
         return use.actor
@@ -138,7 +132,7 @@ def demo_entries(
     for number, person_id in enumerate(portal_ids):
         me = pseudonym(key, person_id)
         when = HISTORY_START + timedelta(hours=3 * number)
-        for use in _recordable(PORTAL_STORY):
+        for use in PORTAL_STORY:
             when += timedelta(days=rng.randint(2, 9), minutes=rng.randint(0, 600))
             timed.append((when, order, _entry(use, me, when)))
             order += 1

@@ -41,7 +41,7 @@ from tsunagu.identity.service import ROLE_RANK, Actor
 
 logger = logging.getLogger(__name__)
 
-DbSession = Annotated[Session, Depends(db_session)]
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 # documents the scheme in OpenAPI; the check itself is ours (problem+json, not FastAPI's)
 _bearer = HTTPBearer(auto_error=False, description="An organization's API key")

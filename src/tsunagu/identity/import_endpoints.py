@@ -4,7 +4,8 @@
 CSV with the columns ``email``, ``display_name``, ``role`` (or メールアドレス, 氏名, 役割).
 The file is the raw body (``Content-Type: text/csv``, optionally ``; charset=cp932``) or the
 ``file`` field of a ``multipart/form-data`` upload; ``?encoding=auto|utf-8|cp932`` overrides
-the charset.  Answers:
+the charset.  An e-mail already registered as a staff account is a row error: no
+organization can pull another's staff into itself.  Answers:
 
 - 201 ``{"imported": n, "encoding": …}`` — every row was added;
 - 422 problem+json with ``errors: [{"row", "column", "reason"}]`` — nothing was added;

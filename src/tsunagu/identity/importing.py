@@ -6,11 +6,12 @@ in the caller's transaction.  A file with one bad row writes nothing.
 
 - ``import_persons`` — persons are global (not owned by an organization), so only an
   operator imports them (the ``tsunagu person import`` command); no organization is involved.
-- ``import_staff`` — staff of one organization.  An e-mail already known as staff elsewhere
-  joins this organization (as ``create_staff_user`` does); imported staff get no password
-  (an unusable hash: they set one through a reset before they can sign in).  Nothing
-  another tenant owns is read or changed, and errors never say which other organization
-  someone belongs to.
+- ``import_staff`` — staff of one organization.  As in ``create_staff_user``, an e-mail
+  already registered as staff is refused (a row error), so no organization can pull
+  another's staff into itself; only an operator may let existing staff join
+  (``join_existing``).  Imported staff get no password (an unusable hash: they set one
+  through a reset before they can sign in).  Nothing another tenant owns is changed, and
+  errors never say which organization someone belongs to.
 """
 
 from __future__ import annotations
@@ -267,6 +268,7 @@ def import_staff(
     data: bytes,
     *,
     max_role: str = "owner",
+    join_existing: bool = False,
     encoding: str | None = None,
     mapping: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
@@ -275,8 +277,9 @@ def import_staff(
     """Add one staff member to ``organization`` per row — all of them, or none.
 
     ``role`` defaults to member and may not exceed ``max_role`` (an admin API key cannot
-    make owners).  New e-mails become staff users without a password; e-mails already known
-    as staff join this organization; a member of it already is a row error.
+    make owners).  New e-mails become staff users without a password.  An e-mail already
+    registered as staff is a row error, unless ``join_existing`` (operators only) lets it
+    join this organization; a member of it already is a row error either way.
     """
     ceiling = ROLE_RANK[max_role]
     known: dict[str, uuid.UUID] = {}
@@ -306,8 +309,12 @@ def import_staff(
             if ROLE_RANK[role] > ceiling:
                 yield RowError(number, "role", f"you may give at most the {max_role} role")
             user_id = known.get(values["email"])
-            if user_id is not None and user_id in members:
+            if user_id is None:
+                continue
+            if user_id in members:
                 yield RowError(number, "email", "is already a member of this organization")
+            elif not join_existing:
+                yield RowError(number, "email", "is already registered as a staff account")
 
     users = cast(Table, StaffUser.__table__)
     memberships = cast(Table, Membership.__table__)

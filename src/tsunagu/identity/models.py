@@ -100,9 +100,7 @@ class ApiKey(Base):
     """A bearer credential of one organization; only its SHA-256 digest is stored."""
 
     __tablename__ = "api_keys"
-    __table_args__ = (
-        CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organization_id: Mapped[uuid.UUID] = mapped_column(

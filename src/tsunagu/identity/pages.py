@@ -5,7 +5,8 @@ Personal portal: ``/portal/signin``, ``/portal/signout``, ``/portal``.
 Both: ``/`` (sends the browser where it belongs) and ``/settings/language``.
 
 Every POST is CSRF-checked (``web_auth.csrf_protect``) before it changes anything; state
-is committed before the redirect so the next page sees it.
+is committed before the redirect leaves (the session dependency is function-scoped), so
+the next page sees it.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def signin_submit(
     password: str = Form(default=""),
     organization: str = Form(default=""),
     next: str = Form(default=""),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     try:
         user, membership = authenticate_staff(
@@ -108,7 +109,9 @@ def signin_submit(
 
 @router.post("/signout")
 def signout(
-    request: Request, csrf_token: str = Form(default=""), db: Session = Depends(db_session)
+    request: Request,
+    csrf_token: str = Form(default=""),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _sign_out(request, db, csrf_token, STAFF_SIGN_IN)
 
@@ -118,7 +121,9 @@ def signout(
 
 @router.get("/dashboard")
 def dashboard(
-    request: Request, page: StaffPage = Depends(page_staff), db: Session = Depends(db_session)
+    request: Request,
+    page: StaffPage = Depends(page_staff),
+    db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     keys = list_api_keys(db, page.actor)
     context = {
@@ -134,7 +139,9 @@ def dashboard(
 
 @router.get("/settings/api-keys")
 def api_keys(
-    request: Request, page: StaffPage = Depends(page_staff), db: Session = Depends(db_session)
+    request: Request,
+    page: StaffPage = Depends(page_staff),
+    db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     page.actor.require_role("admin")
     return _api_keys_page(request, db, page)
@@ -147,7 +154,7 @@ def api_key_create(
     _csrf: None = Depends(csrf_protect),
     name: str = Form(default=""),
     role: str = Form(default="member"),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     page.actor.require_role("admin")
     name = name.strip()
@@ -156,7 +163,6 @@ def api_key_create(
     key, plain = create_api_key(
         db, organization=page.organization, name=name, role=role, created_by=page.user.id
     )
-    db.commit()
     return _api_keys_page(request, db, page, new_key=plain, new_key_name=key.name)
 
 
@@ -165,10 +171,9 @@ def api_key_revoke(
     key_id: uuid.UUID,
     page: StaffPage = Depends(page_staff),
     _csrf: None = Depends(csrf_protect),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     revoke_api_key(db, page.actor, key_id)
-    db.commit()
     return redirect("/settings/api-keys")
 
 
@@ -189,7 +194,7 @@ def portal_signin_submit(
     request: Request,
     email: str = Form(default=""),
     password: str = Form(default=""),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     try:
         person = authenticate_person(db, email=email, password=password)
@@ -201,7 +206,9 @@ def portal_signin_submit(
 
 @router.post("/portal/signout")
 def portal_signout(
-    request: Request, csrf_token: str = Form(default=""), db: Session = Depends(db_session)
+    request: Request,
+    csrf_token: str = Form(default=""),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _sign_out(request, db, csrf_token, PERSON_SIGN_IN)
 
@@ -219,13 +226,12 @@ def change_language(
     request: Request,
     locale: str = Form(default=""),
     next: str = Form(default=""),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> Response:
     chosen = normalise_locale(locale) or settings_of(request).default_locale
     found = find_web_session(request, db)
     if found is not None:
         set_own_locale(db, found[1], chosen)
-        db.commit()
     response = redirect(safe_next(next, "/"))
     set_lang_cookie(response, chosen, settings_of(request))
     return response
@@ -275,7 +281,6 @@ def _signed_in(
     _row, token = start_web_session(
         db, max_age=session_max_age(settings), user=user, membership=membership, person=person
     )
-    db.commit()
     response = redirect(target)
     set_session_cookie(response, token, settings)
     return response
@@ -287,7 +292,6 @@ def _sign_out(request: Request, db: Session, csrf_token: str, target: str) -> Re
     if token and find_web_session(request, db) is not None:
         check_csrf(request, db, csrf_token)
         end_web_session(db, token)
-        db.commit()
     response = redirect(target)
     clear_session_cookie(response, settings_of(request))
     return response

@@ -147,7 +147,7 @@ def _here(request: Request) -> str:
     return path + ("?" + request.url.query if request.url.query else "")
 
 
-def page_staff(request: Request, db: Session = Depends(db_session)) -> StaffPage:
+def page_staff(request: Request, db: Session = Depends(db_session, scope="function")) -> StaffPage:
     """The signed-in staff user of a console page; otherwise off to ``/signin``."""
     found = find_web_session(request, db)
     if found is None or found[1].kind != "staff":
@@ -172,7 +172,9 @@ def page_staff(request: Request, db: Session = Depends(db_session)) -> StaffPage
     return StaffPage(web_session, actor, user, membership, organization)
 
 
-def page_person(request: Request, db: Session = Depends(db_session)) -> PersonPage:
+def page_person(
+    request: Request, db: Session = Depends(db_session, scope="function")
+) -> PersonPage:
     """The signed-in person of a portal page; otherwise off to ``/portal/signin``."""
     found = find_web_session(request, db)
     if found is None or found[1].kind != "person" or found[1].person_id is None:
@@ -189,7 +191,9 @@ def page_person(request: Request, db: Session = Depends(db_session)) -> PersonPa
     return PersonPage(web_session, actor, person)
 
 
-def page_optional(request: Request, db: Session = Depends(db_session)) -> Viewer | None:
+def page_optional(
+    request: Request, db: Session = Depends(db_session, scope="function")
+) -> Viewer | None:
     """Whoever is signed in, if anyone, for pages open to all (the sign-in pages)."""
     found = find_web_session(request, db)
     if found is None:
@@ -257,7 +261,7 @@ def check_csrf(request: Request, db: Session, submitted: str) -> None:
 def csrf_protect(
     request: Request,
     csrf_token: str = Form(default="", alias=CSRF_FIELD),
-    db: Session = Depends(db_session),
+    db: Session = Depends(db_session, scope="function"),
 ) -> None:
     """Dependency of every form POST: refuse it unless it carries the CSRF token."""
     check_csrf(request, db, csrf_token)

@@ -27,3 +27,11 @@ class CosignatureRejected(AppError):
     status_code = 422
     code = "cosignature_rejected"
     title = "Cosignature rejected"
+
+
+class CheckpointPending(AppError):
+    """The very first checkpoint could not be published yet (another writer held the lock)."""
+
+    status_code = 503
+    code = "checkpoint_pending"
+    title = "Checkpoint pending"

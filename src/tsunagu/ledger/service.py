@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
@@ -291,6 +291,23 @@ def publish_checkpoint(session: Session, signer: Signer) -> LedgerCheckpoint:
     except IntegrityError:  # another process published this size first
         return get_checkpoint_by_size(session, size)
     return row
+
+
+def current_checkpoint(session: Session, signer: Signer) -> LedgerCheckpoint | None:
+    """The latest checkpoint, publishing one first when the tree has grown since.
+
+    Best-effort on a read-mostly session (a GET on SQLite does not hold the write lock):
+    when another writer got there first, the latest published checkpoint is returned and
+    the server's publisher covers the newer entries within a second.
+    """
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.size == tree_size(session):
+        return latest
+    try:
+        with session.begin_nested():
+            return publish_checkpoint(session, signer)
+    except OperationalError:
+        return latest_checkpoint(session)
 
 
 def checkpoint_history(session: Session, limit: int = 20) -> list[LedgerCheckpoint]:

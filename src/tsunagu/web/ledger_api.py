@@ -4,29 +4,32 @@ It lives in ``web`` rather than ``ledger`` because it needs identity's API-key
 authentication while the ledger sits below identity (DESIGN.md §4).  The read paths mirror
 RFC 6962 §4, so Certificate Transparency habits carry over; hashes are standard base64.
 
-==========================================  =========  =====================================
-path                                        who        what
-==========================================  =========  =====================================
-GET  /ledger/checkpoint                     anyone     latest signed checkpoint with witness
-                                                       cosignature lines (``text/plain``)
-GET  /ledger/key                            anyone     the log's verifier key (vkey text)
-GET  /ledger/get-entries?start=&end=        API key    leaf inputs, inclusive, one page
-                                                       (anyone if ``ledger_public_entries``)
-GET  /ledger/get-proof-by-hash?hash=&tree_size=  anyone  inclusion proof
-GET  /ledger/get-sth-consistency?first=&second=  anyone  consistency proof
-POST /ledger/statements                     admin      an organization's public statement
-GET  /ledger/witnesses                      anyone     registered witnesses, last cosigned
-POST /ledger/witnesses                      admin      register a witness key for the org
-POST /ledger/cosignatures                   anyone     a cosigned checkpoint (the witness's
-                                                       signature authenticates it)
-POST /ledger/alarms                         anyone     a witness's signed fork report
-GET  /ledger/status                         API key    size, checkpoints, witnesses, alarms
-==========================================  =========  =====================================
+================================================  =======  ================================
+path (under /api/v1)                              who      what
+================================================  =======  ================================
+GET  /ledger/checkpoint                           anyone   latest signed checkpoint and its
+                                                           witness cosignatures (text)
+GET  /ledger/key                                  anyone   the log's verifier key (vkey)
+GET  /ledger/get-entries?start=&end=              API key  leaf inputs, inclusive, one page
+                                                           (anyone: ledger_public_entries)
+GET  /ledger/get-proof-by-hash?hash=&tree_size=   anyone   inclusion proof
+GET  /ledger/get-sth-consistency?first=&second=   anyone   consistency proof
+POST /ledger/statements                           admin    an organization's statement
+GET  /ledger/witnesses                            anyone   witnesses, what they cosigned
+POST /ledger/witnesses                            admin    register the org's witness key
+POST /ledger/cosignatures                         anyone   a cosigned checkpoint (the
+                                                           signature authenticates it)
+POST /ledger/alarms                               anyone   a witness's signed fork report
+GET  /ledger/status                               API key  size, checkpoints, witnesses,
+                                                           alarms
+================================================  =======  ================================
 
 Reading the checkpoint publishes one first when the tree outgrew the latest, so a reader
 never sees a stale tree; a statement is covered by a checkpoint committed with it.  In a
 server, ``lifespan`` also runs the ``CheckpointPublisher`` for entries that other domains
-append.  Every failure is problem+json; no input reaches the database unchecked.
+append.  The request's session commits before the answer leaves (``DbSession`` is
+function-scoped), so an acknowledged write is durable.  Every failure is problem+json; no
+input reaches the database unchecked.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from tsunagu.identity.dependencies import AdminActor, DbSession, api_actor
 from tsunagu.identity.service import Actor
 from tsunagu.ledger import service, witnessing
 from tsunagu.ledger.entry import Entry, EntryError, b64
-from tsunagu.ledger.errors import ProofNotAvailable
+from tsunagu.ledger.errors import CheckpointPending, ProofNotAvailable
 from tsunagu.ledger.models import LedgerCheckpoint
 from tsunagu.ledger.note import Signer
 from tsunagu.ledger.publisher import CheckpointPublisher
@@ -243,7 +246,10 @@ def _decode_hash(value: str) -> bytes:
 
 def _current_checkpoint(db: DbSession, signer: Signer) -> LedgerCheckpoint:
     """The latest checkpoint, published first when the tree outgrew it."""
-    return service.publish_checkpoint(db, signer)
+    checkpoint = service.current_checkpoint(db, signer)
+    if checkpoint is None:
+        raise CheckpointPending("the ledger's first checkpoint is being published; retry")
+    return checkpoint
 
 
 def _text(body: str) -> Response:

@@ -28,7 +28,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tsunagu.core.http import db_session
@@ -143,15 +142,7 @@ def _fresh_checkpoint(db: Session, settings: Settings) -> LedgerCheckpoint | Non
     writer got there first the page uses the latest checkpoint (the server's publisher
     covers the newer entries within a second; they show on the next visit).
     """
-    checkpoint = ledger.latest_checkpoint(db)
-    if checkpoint is None or checkpoint.size < ledger.tree_size(db):
-        try:
-            checkpoint = ledger.publish_checkpoint(db, log_signer(settings))
-            db.commit()
-        except OperationalError:
-            db.rollback()
-            checkpoint = ledger.latest_checkpoint(db)
-    return checkpoint
+    return ledger.current_checkpoint(db, log_signer(settings))
 
 
 def _person_pseudonym(settings: Settings, person_id: uuid.UUID) -> bytes:
@@ -246,7 +237,9 @@ def _views(db: Session, entries: Sequence[ProvenEntry], locale: str) -> list[Ent
 
 @router.get(PORTAL_LEDGER)
 def portal_ledger(
-    request: Request, page: PersonPage = Depends(page_person), db: Session = Depends(db_session)
+    request: Request,
+    page: PersonPage = Depends(page_person),
+    db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     settings = settings_of(request)
     checkpoint = _fresh_checkpoint(db, settings)
@@ -262,7 +255,9 @@ def portal_ledger(
 
 @router.get(PORTAL_PROOFS)
 def portal_ledger_proofs(
-    request: Request, page: PersonPage = Depends(page_person), db: Session = Depends(db_session)
+    request: Request,
+    page: PersonPage = Depends(page_person),
+    db: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     settings = settings_of(request)
     checkpoint = _fresh_checkpoint(db, settings)
@@ -331,7 +326,9 @@ def _witness_views(db: Session) -> list[WitnessView]:
 
 @router.get(STAFF_LEDGER)
 def staff_ledger(
-    request: Request, _page: StaffPage = Depends(page_staff), db: Session = Depends(db_session)
+    request: Request,
+    _page: StaffPage = Depends(page_staff),
+    db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     # any staff role may look: the page shows the log's public state, no personal data
     settings = settings_of(request)

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.browser.conftest import Screenshots
 from tests.e2e.ledger_pages.live import LedgerServer, page_opener, serve_demo
+from tsunagu.ledger import merkle
 
 pytestmark = pytest.mark.browser
 
@@ -200,3 +201,89 @@ class TestStaffLedgerPage:
         expect(page.locator("#checkpoints tbody tr").first).to_be_visible()
         expect(page.locator("#ledger-vkey")).to_contain_text(ledger_server.settings.ledger_origin)
         screenshots.take(page, "staff-ledger")
+
+
+#: the transparency-dev reference tree's leaves (RFC 9162 test vectors)
+REFERENCE_LEAVES = [
+    bytes.fromhex(h)
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
+VERIFY_IN_BROWSER = """async (cases) => {
+  const v = window.tsunaguLedgerVerify;
+  const d = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  const out = [];
+  for (const c of cases) {
+    const leaf = await v.leafHash(d(c.leaf));
+    out.push(await v.verifyInclusion(leaf, c.index, c.size, c.proof.map(d), d(c.root)));
+  }
+  return out;
+}"""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _reference_cases() -> list[dict[str, Any]]:
+    """Every (index, size) of the reference tree with its proof, and broken variants."""
+    tree = merkle.MemoryTree()
+    for leaf in REFERENCE_LEAVES:
+        tree.append(merkle.leaf_hash(leaf))
+    cases: list[dict[str, Any]] = []
+    for size in range(1, len(REFERENCE_LEAVES) + 1):
+        root = tree.root(size)
+        for index in range(size):
+            proof = merkle.inclusion_proof(index, size, tree.node)
+            variants = [("proof", index, size, proof)]
+            for at in range(len(proof)):
+                flipped = [*proof[:at], _flip(proof[at], 31), *proof[at + 1 :]]
+                variants.append(("flipped", index, size, flipped))
+            variants += [
+                ("truncated", index, size, proof[:-1]),
+                ("extended", index, size, [*proof, root]),
+                ("moved", (index + 1) % size, size, proof),
+                ("resized", index, size + 1, proof),
+            ]
+            for what, i, n, path in variants:
+                cases.append(
+                    {
+                        "what": what,
+                        "leaf": _b64(REFERENCE_LEAVES[index]),
+                        "index": i,
+                        "size": n,
+                        "proof": [_b64(p) for p in path],
+                        "root": _b64(root),
+                        "expected": merkle.verify_inclusion(
+                            merkle.leaf_hash(REFERENCE_LEAVES[index]), i, n, path, root
+                        ),
+                    }
+                )
+    return cases
+
+
+class TestBrowserMerkleVerification:
+    def test_the_browser_agrees_with_the_python_verifier_on_the_reference_tree(
+        self, open_ledger_page: Any
+    ) -> None:
+        page = open_ledger_page("en-US")
+        page.goto("/portal/signin")
+        page.add_script_tag(url="/static/ledger-verify.js")
+        cases = _reference_cases()
+
+        verdicts = page.evaluate(VERIFY_IN_BROWSER, cases)
+
+        assert verdicts == [case["expected"] for case in cases]
+        by_kind: dict[str, set[bool]] = {}
+        for case, verdict in zip(cases, verdicts, strict=True):
+            by_kind.setdefault(case["what"], set()).add(verdict)
+        assert by_kind["proof"] == {True}
+        assert by_kind["flipped"] == {False}

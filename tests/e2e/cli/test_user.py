@@ -126,4 +126,4 @@ class TestUserCreate:
         result = cli(*args, "--password-file", str(password_file))
 
         assert result.returncode == 1
-        assert "already a member" in one_error_line(result)
+        assert "already registered" in one_error_line(result)

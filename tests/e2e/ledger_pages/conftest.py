@@ -91,6 +91,15 @@ def ledger_world(db: Session, settings: Settings) -> LedgerWorld:
                 categories=("purchase.order",),
                 members=(pseudonym(key, person.id), *crowd),
             ),
+            Entry(
+                kind="provision",
+                org=org.slug,
+                actor=f"staff:{admin.id}",
+                purpose="analytics.product_improvement",
+                categories=("purchase.order",),
+                subject=single_subject(key, person.id),
+                refs={"recipient": other_org.slug},
+            ),
         ],
     )
     db.commit()

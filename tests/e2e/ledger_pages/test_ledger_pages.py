@@ -80,8 +80,8 @@ class TestPortalLedgerPage:
 
         html = client.get("/portal/ledger").text
 
-        assert html.count("data-badge>") == 3
-        positions = [html.index(f'data-leaf-index="{i}"') for i in (3, 1, 0)]
+        assert html.count("data-badge>") == 4
+        positions = [html.index(f'data-leaf-index="{i}"') for i in (4, 3, 1, 0)]
         assert positions == sorted(positions)
 
     def test_does_not_show_another_persons_entries(
@@ -91,8 +91,8 @@ class TestPortalLedgerPage:
 
         html = client.get("/portal/ledger").text
 
-        assert "べつの保険株式会社" not in html
         assert 'data-leaf-index="2"' not in html
+        assert 'data-kind="access.denied"' not in html
 
     def test_shows_a_bulk_operation_the_person_was_part_of(
         self, client: TestClient, ledger_world: LedgerWorld
@@ -103,6 +103,16 @@ class TestPortalLedgerPage:
 
         assert "Your data was part of an aggregate analysis" in html
         assert f"together with {BULK_OTHERS} other people" in html
+
+    def test_a_provision_names_the_receiving_organization(
+        self, client: TestClient, ledger_world: LedgerWorld
+    ) -> None:
+        sign_in_person(client, ledger_world.person_email)
+
+        html = client.get("/portal/ledger", headers=EN).text
+
+        assert "Your data was provided to another organization" in html
+        assert "to べつの保険株式会社" in html
 
     def test_the_other_person_sees_only_their_own_entry(
         self, client: TestClient, ledger_world: LedgerWorld
@@ -161,7 +171,7 @@ class TestPortalLedgerProofs:
 
         verifier = Verifier.from_vkey(body["vkey"])
         checkpoint, _note = open_checkpoint(body["checkpoint"], verifier)
-        assert checkpoint.size == ledger.tree_size(db) == 4
+        assert checkpoint.size == ledger.tree_size(db) == 5
 
     def test_every_entry_proves_its_inclusion_in_the_signed_checkpoint(
         self, client: TestClient, ledger_world: LedgerWorld
@@ -171,7 +181,7 @@ class TestPortalLedgerProofs:
         body = client.get("/portal/ledger/proofs.json").json()
 
         checkpoint, _ = open_checkpoint(body["checkpoint"], Verifier.from_vkey(body["vkey"]))
-        assert [e["leaf_index"] for e in body["entries"]] == [3, 1, 0]
+        assert [e["leaf_index"] for e in body["entries"]] == [4, 3, 1, 0]
         for item in body["entries"]:
             leaf = merkle.leaf_hash(base64.b64decode(item["leaf_input"]))
             assert merkle.verify_inclusion(
@@ -258,7 +268,7 @@ class TestStaffLedgerPage:
 
         assert response.status_code == 200
         html = response.text
-        assert 'id="ledger-size">4<' in html
+        assert 'id="ledger-size">5<' in html
         assert "<h1>台帳</h1>" in html
         assert settings.ledger_origin + "+" in html
         assert "tsunagu ledger verify-remote http://testserver" in html
@@ -268,7 +278,7 @@ class TestStaffLedgerPage:
         self, client: TestClient, db: Session, ledger_world: LedgerWorld
     ) -> None:
         sign_in_staff(client, ledger_world.admin.email)
-        client.get("/ledger")  # publishes the checkpoint of size 4
+        client.get("/ledger")  # publishes the checkpoint of size 5
         witness = Signer.from_seed("witness.example/w1", bytes([7]) * 32, alg=ALG_COSIGNATURE_V1)
         ledger.register_witness(db, witness.vkey())
         checkpoint = ledger.latest_checkpoint(db)

@@ -141,11 +141,21 @@ class TestImportStaff:
         assert user is not None
         assert not service.verify_password(user.password_hash, "")
 
-    def test_staff_of_another_organization_join_without_changing_it(self, db: Session) -> None:
+    def test_staff_of_another_organization_are_refused(self, db: Session) -> None:
+        org, other = create_org(db), create_org(db)
+        create_staff(db, other, email="shared@example.jp", role="owner")
+        with pytest.raises(InvalidInput) as caught:
+            import_staff(db, org, staff_csv("new@example.jp,,", "Shared@example.jp,,viewer"))
+        assert caught.value.errors == [
+            {"row": 3, "column": "email", "reason": "is already registered as a staff account"}
+        ]
+        assert db.scalar(select(StaffUser.id).where(StaffUser.email == "new@example.jp")) is None
+
+    def test_operators_may_let_staff_of_another_organization_join(self, db: Session) -> None:
         org, other = create_org(db), create_org(db)
         user = create_staff(db, other, email="shared@example.jp", role="owner")
         hash_before = user.password_hash
-        import_staff(db, org, staff_csv("shared@example.jp,,viewer"))
+        import_staff(db, org, staff_csv("shared@example.jp,,viewer"), join_existing=True)
         roles = dict(
             db.execute(
                 select(Membership.organization_id, Membership.role).where(

@@ -206,6 +206,13 @@ class TestRows:
         with pytest.raises(InvalidInput, match="row 3: the CSV is malformed"):
             run('姓,名\n山田,太郎\n"田中"x,花子\n'.encode())
 
+    def test_check_errors_name_the_column_as_the_file_does(self) -> None:
+        def check(rows: list[ValidRow]) -> list[RowError]:
+            return [RowError(rows[0][0], "family_name", "taken")]
+
+        errors = errors_of("姓\n山田\n".encode(), check=check)
+        assert errors == [{"row": 2, "column": "姓", "reason": "taken"}]
+
     def test_check_sees_valid_rows_with_their_numbers(self) -> None:
         seen: list[ValidRow] = []
 

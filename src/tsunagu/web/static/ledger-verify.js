@@ -13,9 +13,6 @@
 
 (function () {
   const table = document.getElementById("ledger-entries");
-  if (!table) {
-    return;
-  }
   const encoder = new TextEncoder();
   const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -287,5 +284,9 @@
     table.dataset.verification = "done";
   }
 
-  run();
+  // the pure checks, for people who want to audit them from the console (and for tests)
+  window.tsunaguLedgerVerify = Object.freeze({ leafHash, verifyInclusion, openCheckpoint });
+  if (table) {
+    run();
+  }
 })();
