@@ -211,6 +211,15 @@ def open_checkpoint(raw: str, log: Verifier) -> tuple[Checkpoint, Note]:
 # --- cosignatures -----------------------------------------------------------------------
 
 
+ALARM_CONTEXT = b"tsunagu/ledger-alarm/v1\n"
+
+
+def alarm_message(detail: str) -> bytes:
+    """What a witness signs to report an alarm.  The context line keeps an alarm signature
+    from ever doubling as a cosignature (whose message starts ``cosignature/v1``)."""
+    return ALARM_CONTEXT + detail.encode()
+
+
 def cosigned_message(checkpoint_text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n".encode() + checkpoint_text.encode()
 

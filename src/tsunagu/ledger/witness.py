@@ -45,6 +45,7 @@ from tsunagu.ledger.note import (
     NoteError,
     Signer,
     Verifier,
+    alarm_message,
     cosign,
     open_checkpoint,
 )
@@ -341,7 +342,7 @@ def run_round(remote: RemoteLog, home: WitnessHome, now: datetime) -> RoundResul
 
 def alarm_body(signer: Signer, detail: str) -> bytes:
     """The JSON an alarm is posted as: the detail signed by the witness key."""
-    signature = signer.private_key.sign(detail.encode())
+    signature = signer.private_key.sign(alarm_message(detail))
     return json.dumps(
         {"witness": signer.name, "detail": detail, "signature": _b64(signature)}
     ).encode()

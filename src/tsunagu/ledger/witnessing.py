@@ -27,7 +27,7 @@ from tsunagu.core.errors import AppError, Conflict
 from tsunagu.ledger import service
 from tsunagu.ledger.errors import CosignatureRejected
 from tsunagu.ledger.models import LedgerAlarm, LedgerCheckpoint, LedgerCosignature, LedgerWitness
-from tsunagu.ledger.note import NoteError, Verifier
+from tsunagu.ledger.note import NoteError, Verifier, alarm_message
 
 #: the widths of ``ledger_witnesses.name`` and ``ledger_alarms.source``
 MAX_WITNESS_NAME = 200
@@ -158,7 +158,7 @@ def accept_alarm(
     except (binascii.Error, ValueError) as exc:
         raise AlarmRejected("the alarm's signature is not standard base64") from exc
     try:
-        message = detail.encode()
+        message = alarm_message(detail)
     except UnicodeEncodeError as exc:
         raise AlarmRejected("the alarm's detail is not valid Unicode text") from exc
     if "\x00" in detail:

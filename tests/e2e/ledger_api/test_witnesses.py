@@ -20,7 +20,7 @@ from tests.e2e.ledger_api.conftest import (
 )
 from tests.support.factories import bearer
 from tsunagu.ledger import service
-from tsunagu.ledger.note import Signature, Signer, cosign, parse_note
+from tsunagu.ledger.note import Signature, Signer, alarm_message, cosign, parse_note
 
 WITNESS = witness_signer()
 STRANGER = witness_signer("witness.example/stranger", seed=7)
@@ -44,7 +44,7 @@ def post_cosigned(client: TestClient, note: str) -> Any:
 
 
 def alarm(witness: Signer, detail: str, name: str | None = None) -> dict[str, str]:
-    signature = witness.private_key.sign(detail.encode())
+    signature = witness.private_key.sign(alarm_message(detail))
     return {"witness": name or witness.name, "detail": detail, "signature": b64(signature)}
 
 

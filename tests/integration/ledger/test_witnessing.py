@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tsunagu.ledger import service, witnessing
 from tsunagu.ledger.entry import Entry
 from tsunagu.ledger.models import LedgerCheckpoint
-from tsunagu.ledger.note import ALG_COSIGNATURE_V1, Signer, cosign, parse_note
+from tsunagu.ledger.note import ALG_COSIGNATURE_V1, Signer, alarm_message, cosign, parse_note
 
 LOG = Signer.from_seed("test.example/log", bytes(range(32)))
 W1 = Signer.from_seed("witness.example/w1", bytes([1]) * 32, alg=ALG_COSIGNATURE_V1)
@@ -76,7 +76,19 @@ class TestAcceptAlarm:
         witness = service.register_witness(db, W1.vkey())
         witness.active = False
         db.flush()
-        signature = base64.b64encode(W1.private_key.sign(b"fork")).decode()
+        signature = base64.b64encode(W1.private_key.sign(alarm_message("fork"))).decode()
         with pytest.raises(witnessing.AlarmRejected):
             witnessing.accept_alarm(db, W1.name, "fork", signature)
         assert service.recent_alarms(db) == []
+
+    def test_signature_without_the_alarm_context_is_refused(self, db: Session) -> None:
+        service.register_witness(db, W1.vkey())
+        signature = base64.b64encode(W1.private_key.sign(b"fork")).decode()
+        with pytest.raises(witnessing.AlarmRejected):
+            witnessing.accept_alarm(db, W1.name, "fork", signature)
+
+    def test_signed_alarm_of_a_registered_witness_is_stored(self, db: Session) -> None:
+        service.register_witness(db, W1.vkey())
+        signature = base64.b64encode(W1.private_key.sign(alarm_message("fork"))).decode()
+        witnessing.accept_alarm(db, W1.name, "fork", signature)
+        assert [a.detail for a in service.recent_alarms(db)] == ["fork"]

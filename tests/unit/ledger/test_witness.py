@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tsunagu.ledger import merkle
-from tsunagu.ledger.note import ALG_COSIGNATURE_V1, Checkpoint, Signer, Verifier
+from tsunagu.ledger.note import ALG_COSIGNATURE_V1, Checkpoint, Signer, Verifier, alarm_message
 from tsunagu.ledger.witness import (
     Verdict,
     WitnessError,
@@ -147,4 +147,4 @@ class TestAlarmBody:
         body = json.loads(alarm_body(signer, "the log forked"))
         verifier = Verifier.from_vkey(signer.vkey())
         assert body["witness"] == "witness.example/w1"
-        assert verifier.verify(b"the log forked", base64.b64decode(body["signature"]))
+        assert verifier.verify(alarm_message("the log forked"), base64.b64decode(body["signature"]))
