@@ -92,7 +92,13 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production")
+    # the API-key cache is off: tests revoke keys behind the app's back and expect the next
+    # request refused; tests/e2e/api/test_api_key_cache.py covers the cache itself
+    return Settings(
+        home=tmp_path / "home",
+        secret_key="test-secret-key-not-for-production",
+        api_key_cache_seconds=0,
+    )
 
 
 @pytest.fixture

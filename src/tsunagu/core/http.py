@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -22,8 +23,14 @@ PROBLEM_TYPE_BASE = "https://tsunagu.dev/problems/"
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work (read-mostly for GET and HEAD, see ``database``)."""
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work (read-mostly for GET and HEAD, see ``database``).
+
+    Async so that opening it costs no trip to the thread pool (a session does no I/O until
+    first used); commit and close run together in one trip, and only when the session was
+    used.  Routers declare it function-scoped, so the commit happens before the response
+    leaves.
+    """
     state = request.app.state
     factory = state.session_factory
     if request.method in READ_METHODS:
@@ -31,10 +38,28 @@ def db_session(request: Request) -> Iterator[Session]:
     session: Session = factory()
     try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_rollback_and_close, session)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_commit_and_close, session)
+    else:
+        session.close()
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
     finally:
         session.close()
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     #: a signed-in web session lasts this long without activity
     session_max_age_seconds: int = 8 * 60 * 60
+    #: seconds a checked API key is trusted without asking the database again; a key
+    #: revoked by another process stops working within this time (0 turns the cache off)
+    api_key_cache_seconds: float = 5.0
     default_timezone: str = "Asia/Tokyo"
     default_locale: str = "ja"
     #: cookies carry the Secure flag (turn on behind HTTPS)

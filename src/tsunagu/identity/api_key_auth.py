@@ -16,10 +16,16 @@ winner holds the database's write lock for the rest of its request.  So:
 
 Same rules as the service: unknown, malformed and revoked keys are ``InvalidCredentials``;
 only the SHA-256 digest of a key is ever compared or stored.
+
+``ApiKeyCache`` keeps the actor of a recently checked key for a few seconds
+(``TSUNAGU_API_KEY_CACHE_SECONDS``), so a busy client costs no database round trip per
+request.  Revoking a key through this process forgets it at once; a key revoked by another
+process (the CLI, another server) stops working within that many seconds.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +38,38 @@ from tsunagu.core.crypto import token_digest
 from tsunagu.identity.errors import InvalidCredentials
 from tsunagu.identity.models import ApiKey
 from tsunagu.identity.service import API_KEY_PREFIX, LAST_USED_RESOLUTION, Actor
+
+
+class ApiKeyCache:
+    """Actors of recently authenticated keys, by key digest, for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Actor, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, now: float) -> Actor | None:
+        if self.ttl <= 0:
+            return None
+        found = self._entries.get(digest)
+        if found is None or found[1] <= now:
+            return None
+        return found[0]
+
+    def put(self, digest: str, actor: Actor, now: float) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[digest] = (actor, now + self.ttl)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        """Drop a key at once (it was revoked)."""
+        with self._lock:
+            for digest in [d for d, (a, _) in self._entries.items() if a.api_key_id == key_id]:
+                del self._entries[digest]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ reached without credentials (a test walks ``app.routes`` to keep that true)::
     def create_thing(...): ...
 
 - ``DbSession``: the request's unit of work (commits on success, rolls back on error);
-- ``ApiActor``: ``Authorization: Bearer KEY`` resolved to an ``Actor`` with one indexed,
-  read-only query (401 problem+json with ``WWW-Authenticate: Bearer`` when missing,
-  unknown or revoked); once a minute per key, ``last_used_at`` is refreshed in a short
-  transaction of its own (see ``api_key_auth``); the actor is also left in
-  ``request.state.actor`` for the access log;
+- ``ApiActor``: ``Authorization: Bearer KEY`` resolved to an ``Actor`` — from a cache of
+  the last seconds, or with one indexed, read-only query (401 problem+json with
+  ``WWW-Authenticate: Bearer`` when missing, unknown or revoked); once a minute per key,
+  ``last_used_at`` is refreshed in a short transaction of its own (see ``api_key_auth``);
+  the actor is also left in ``request.state.actor`` for the access log;
 - ``require_role(minimum)``: a dependency that adds a role check (403 ``role_too_low``);
   ``MemberActor`` and ``AdminActor`` are the common cases ready-made.
 """
@@ -24,19 +24,22 @@ reached without credentials (a test walks ``app.routes`` to keep that true)::
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.core.crypto import token_digest
 from tsunagu.core.database import unit_of_work
 from tsunagu.core.errors import NotAuthenticated
 from tsunagu.core.http import db_session
-from tsunagu.identity.api_key_auth import check_api_key, touch_api_key
+from tsunagu.identity.api_key_auth import ApiKeyCache, check_api_key, touch_api_key
 from tsunagu.identity.service import ROLE_RANK, Actor
 
 logger = logging.getLogger(__name__)
@@ -52,18 +55,36 @@ class ApiKeyMissing(NotAuthenticated):
     code = "not_authenticated"
 
 
-def api_actor(request: Request, db: DbSession, credentials: BearerCredentials) -> Actor:
-    """The organization's API key behind ``Authorization: Bearer KEY``, as an ``Actor``."""
+async def api_actor(request: Request, credentials: BearerCredentials) -> Actor:
+    """The organization's API key behind ``Authorization: Bearer KEY``, as an ``Actor``.
+
+    Async, and answered from ``ApiKeyCache`` when the key was checked in the last seconds:
+    the common case costs neither a database query nor a trip to the thread pool.
+    """
     if credentials is None or not credentials.credentials:
         raise ApiKeyMissing("this endpoint needs an API key: send 'Authorization: Bearer KEY'")
-    check = check_api_key(db, credentials.credentials)
+    plain = credentials.credentials
+    state = request.app.state
+    cache: ApiKeyCache = state.api_key_cache
+    digest = token_digest(plain)
+    actor = cache.get(digest, time.monotonic())
+    if actor is None:
+        actor = await run_in_threadpool(
+            authenticate_bearer, state.read_session_factory, state.session_factory, plain
+        )
+        cache.put(digest, actor, time.monotonic())
+    request.state.actor = actor
+    return actor
+
+
+def authenticate_bearer(
+    read_factory: sessionmaker[Session], write_factory: sessionmaker[Session], plain: str
+) -> Actor:
+    """Check a key in a read-only session of its own, then record its use if due."""
+    with read_factory() as session:
+        check = check_api_key(session, plain)
     if check.touch_due and check.actor.api_key_id is not None:
-        # End the read snapshot before the refresh commits elsewhere: on SQLite, a request
-        # whose snapshot predates that commit could not write any more.  Nothing but the
-        # key lookup has happened in this session yet, so nothing is lost.
-        db.rollback()
-        _record_use(request.app.state.session_factory, check.actor.api_key_id)
-    request.state.actor = check.actor
+        _record_use(write_factory, check.actor.api_key_id)
     return check.actor
 
 

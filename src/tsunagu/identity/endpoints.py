@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 
 from tsunagu.identity import service
@@ -132,5 +132,9 @@ def get_api_key(key_id: uuid.UUID, actor: ApiActor, db: DbSession) -> ApiKeyOut:
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
-def revoke_api_key(key_id: uuid.UUID, actor: AdminActor, db: DbSession) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(service.revoke_api_key(db, actor, key_id))
+def revoke_api_key(
+    request: Request, key_id: uuid.UUID, actor: AdminActor, db: DbSession
+) -> ApiKeyOut:
+    key = service.revoke_api_key(db, actor, key_id)
+    request.app.state.api_key_cache.forget(key.id)  # refused from the next request on
+    return ApiKeyOut.model_validate(key)

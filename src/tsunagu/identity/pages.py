@@ -168,12 +168,14 @@ def api_key_create(
 
 @router.post("/settings/api-keys/{key_id}/revoke")
 def api_key_revoke(
+    request: Request,
     key_id: uuid.UUID,
     page: StaffPage = Depends(page_staff),
     _csrf: None = Depends(csrf_protect),
     db: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    revoke_api_key(db, page.actor, key_id)
+    key = revoke_api_key(db, page.actor, key_id)
+    request.app.state.api_key_cache.forget(key.id)
     return redirect("/settings/api-keys")
 
 

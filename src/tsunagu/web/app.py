@@ -21,6 +21,7 @@ from tsunagu.core.settings import Settings, get_settings
 from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
+from tsunagu.identity.api_key_auth import ApiKeyCache
 from tsunagu.web import ledger_api, ledger_pages
 from tsunagu.web.assets import static_files
 from tsunagu.web.handlers import install_exception_handlers, render_app_error
@@ -61,6 +62,7 @@ def create_app(
     app.state.read_session_factory = session_factory or make_session_factory(
         engine, read_mostly=True
     )
+    app.state.api_key_cache = ApiKeyCache(settings.api_key_cache_seconds)
     # the checkpoint publisher runs in servers, not in tests that bring their own sessions
     app.state.ledger_publisher_enabled = session_factory is None
 

@@ -208,15 +208,14 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An organization's API key")
 
 
-def entries_reader(
+async def entries_reader(
     request: Request,
-    db: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     """Who reads entries: anyone when they are public, otherwise an API key's organization."""
     if request.app.state.settings.ledger_public_entries and credentials is None:
         return None
-    return api_actor(request, db, credentials)
+    return await api_actor(request, credentials)
 
 
 def _limited_body(limit: int) -> Any:

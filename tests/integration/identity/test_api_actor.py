@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -22,7 +21,7 @@ from tsunagu.core.crypto import token_digest
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.identity import service
 from tsunagu.identity.api_key_auth import check_api_key, touch_api_key
-from tsunagu.identity.dependencies import api_actor
+from tsunagu.identity.dependencies import authenticate_bearer
 from tsunagu.identity.errors import InvalidCredentials
 from tsunagu.identity.models import ApiKey
 from tsunagu.identity.service import Actor
@@ -97,11 +96,6 @@ def sqlite_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def request_for(factory: sessionmaker[Session]) -> Request:
-    app = type("App", (), {"state": type("State", (), {"session_factory": factory})()})()
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "app": app})
-
-
 def bearer_credentials(plain: str) -> HTTPAuthorizationCredentials:
     return HTTPAuthorizationCredentials(scheme="Bearer", credentials=plain)
 
@@ -113,11 +107,9 @@ class TestApiActorOnSqlite:
         with unit_of_work(sqlite_factory) as db:
             org = create_org(db, slug="acme")
             plain = create_api_key(db, org, role="member")
-        request = request_for(sqlite_factory)
 
         def one_request() -> Actor:
-            with unit_of_work(sqlite_factory) as request_db:
-                return api_actor(request, request_db, bearer_credentials(plain))
+            return authenticate_bearer(sqlite_factory, sqlite_factory, plain)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             actors = list(pool.map(lambda _: one_request(), range(8)))
@@ -131,8 +123,8 @@ class TestApiActorOnSqlite:
         with unit_of_work(sqlite_factory) as db:
             org = create_org(db, slug="acme")
             plain = create_api_key(db, org, role="admin")
+        actor = authenticate_bearer(sqlite_factory, sqlite_factory, plain)
         with unit_of_work(sqlite_factory) as request_db:
-            actor = api_actor(request_for(sqlite_factory), request_db, bearer_credentials(plain))
             service.create_api_key(
                 request_db,
                 organization=service.get_organization(request_db, actor.org_id),
