@@ -45,9 +45,7 @@ class TestApiKeyCache:
         assert revoked.status_code == 200
         assert cached_client.get("/api/v1/me", headers=bearer(doomed)).status_code == 401
 
-    def test_unknown_key_is_never_cached_as_valid(
-        self, cached_client: TestClient, db: Session
-    ) -> None:
+    def test_unknown_key_is_never_cached_as_valid(self, cached_client: TestClient) -> None:
         for _ in range(2):
             response = cached_client.get("/api/v1/me", headers=bearer("tsk_unknown"))
             assert response.status_code == 401
