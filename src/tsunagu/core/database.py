@@ -67,6 +67,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("tsunagu needs a database file, not an in-memory SQLite")
+        # as many pooled connections as the server has worker threads (40): under load a
+        # connection returned to a smaller pool is closed, and the next request pays for a
+        # new one (and its pragmas)
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -36,20 +36,20 @@ from sqlalchemy.orm import Session
 from tsunagu.core.clock import utcnow
 from tsunagu.core.crypto import token_digest
 from tsunagu.identity.errors import InvalidCredentials
-from tsunagu.identity.models import ApiKey
+from tsunagu.identity.models import ApiKey, Organization
 from tsunagu.identity.service import API_KEY_PREFIX, LAST_USED_RESOLUTION, Actor
 
 
 class ApiKeyCache:
-    """Actors of recently authenticated keys, by key digest, for ``ttl`` seconds."""
+    """Principals of recently authenticated keys, by key digest, for ``ttl`` seconds."""
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[Actor, float]] = {}
+        self._entries: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: str, now: float) -> Actor | None:
+    def get(self, digest: str, now: float) -> Principal | None:
         if self.ttl <= 0:
             return None
         found = self._entries.get(digest)
@@ -57,27 +57,53 @@ class ApiKeyCache:
             return None
         return found[0]
 
-    def put(self, digest: str, actor: Actor, now: float) -> None:
+    def put(self, digest: str, principal: Principal, now: float) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[digest] = (actor, now + self.ttl)
+            self._entries[digest] = (principal, now + self.ttl)
 
     def forget(self, key_id: uuid.UUID) -> None:
         """Drop a key at once (it was revoked)."""
         with self._lock:
-            for digest in [d for d, (a, _) in self._entries.items() if a.api_key_id == key_id]:
+            for digest in [
+                d for d, (p, _) in self._entries.items() if p.actor.api_key_id == key_id
+            ]:
                 del self._entries[digest]
 
 
 @dataclass(frozen=True, slots=True)
-class ApiKeyCheck:
-    """A valid key's actor, and whether its ``last_used_at`` should be refreshed."""
+class OrganizationSnapshot:
+    """The organization of a key as it was when the key was checked."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    kind: str
+    timezone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who calls the API: the key's actor and its organization (what the cache keeps)."""
 
     actor: Actor
+    organization: OrganizationSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyCheck:
+    """A valid key's principal, and whether its ``last_used_at`` should be refreshed."""
+
+    principal: Principal
     touch_due: bool
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.actor
 
 
 def check_api_key(session: Session, plain: str, *, now: datetime | None = None) -> ApiKeyCheck:
@@ -91,7 +117,14 @@ def check_api_key(session: Session, plain: str, *, now: datetime | None = None) 
             ApiKey.role,
             ApiKey.revoked_at,
             ApiKey.last_used_at,
-        ).where(ApiKey.key_hash == token_digest(plain))
+            Organization.slug,
+            Organization.name,
+            Organization.kind,
+            Organization.timezone,
+            Organization.created_at,
+        )
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .where(ApiKey.key_hash == token_digest(plain))
     ).first()
     if row is None or row.revoked_at is not None:
         raise InvalidCredentials("the API key is not valid or has been revoked")
@@ -100,7 +133,15 @@ def check_api_key(session: Session, plain: str, *, now: datetime | None = None) 
     actor = Actor(
         kind="api_key", organization_id=row.organization_id, role=row.role, api_key_id=row.id
     )
-    return ApiKeyCheck(actor=actor, touch_due=due)
+    organization = OrganizationSnapshot(
+        id=row.organization_id,
+        slug=row.slug,
+        name=row.name,
+        kind=row.kind,
+        timezone=row.timezone,
+        created_at=row.created_at,
+    )
+    return ApiKeyCheck(principal=Principal(actor, organization), touch_due=due)
 
 
 def touch_api_key(session: Session, key_id: uuid.UUID, *, now: datetime | None = None) -> bool:

@@ -39,7 +39,12 @@ from tsunagu.core.crypto import token_digest
 from tsunagu.core.database import unit_of_work
 from tsunagu.core.errors import NotAuthenticated
 from tsunagu.core.http import db_session
-from tsunagu.identity.api_key_auth import ApiKeyCache, check_api_key, touch_api_key
+from tsunagu.identity.api_key_auth import (
+    ApiKeyCache,
+    Principal,
+    check_api_key,
+    touch_api_key,
+)
 from tsunagu.identity.service import ROLE_RANK, Actor
 
 logger = logging.getLogger(__name__)
@@ -55,8 +60,9 @@ class ApiKeyMissing(NotAuthenticated):
     code = "not_authenticated"
 
 
-async def api_actor(request: Request, credentials: BearerCredentials) -> Actor:
-    """The organization's API key behind ``Authorization: Bearer KEY``, as an ``Actor``.
+async def api_principal(request: Request, credentials: BearerCredentials) -> Principal:
+    """The organization's API key behind ``Authorization: Bearer KEY``: its actor and its
+    organization.
 
     Async, and answered from ``ApiKeyCache`` when the key was checked in the last seconds:
     the common case costs neither a database query nor a trip to the thread pool.
@@ -67,25 +73,33 @@ async def api_actor(request: Request, credentials: BearerCredentials) -> Actor:
     state = request.app.state
     cache: ApiKeyCache = state.api_key_cache
     digest = token_digest(plain)
-    actor = cache.get(digest, time.monotonic())
-    if actor is None:
-        actor = await run_in_threadpool(
+    principal = cache.get(digest, time.monotonic())
+    if principal is None:
+        principal = await run_in_threadpool(
             authenticate_bearer, state.read_session_factory, state.session_factory, plain
         )
-        cache.put(digest, actor, time.monotonic())
-    request.state.actor = actor
-    return actor
+        cache.put(digest, principal, time.monotonic())
+    request.state.actor = principal.actor
+    return principal
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+
+
+async def api_actor(principal: ApiPrincipal) -> Actor:
+    """The ``Actor`` of the API key (see ``api_principal``)."""
+    return principal.actor
 
 
 def authenticate_bearer(
     read_factory: sessionmaker[Session], write_factory: sessionmaker[Session], plain: str
-) -> Actor:
+) -> Principal:
     """Check a key in a read-only session of its own, then record its use if due."""
     with read_factory() as session:
         check = check_api_key(session, plain)
     if check.touch_due and check.actor.api_key_id is not None:
         _record_use(write_factory, check.actor.api_key_id)
-    return check.actor
+    return check.principal
 
 
 def _record_use(factory: sessionmaker[Session], key_id: uuid.UUID) -> None:
@@ -119,8 +133,10 @@ AdminActor = Annotated[Actor, Depends(require_role("admin"))]
 __all__ = [
     "AdminActor",
     "ApiActor",
+    "ApiPrincipal",
     "DbSession",
     "MemberActor",
     "api_actor",
+    "api_principal",
     "require_role",
 ]

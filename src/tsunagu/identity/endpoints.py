@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 
 from tsunagu.identity import service
-from tsunagu.identity.dependencies import AdminActor, ApiActor, DbSession
+from tsunagu.identity.dependencies import AdminActor, ApiActor, ApiPrincipal, DbSession
 from tsunagu.identity.errors import RoleTooLow
 from tsunagu.identity.models import Membership, StaffUser
 from tsunagu.identity.schemas import (
@@ -66,14 +66,16 @@ def _staff_out(user: StaffUser, membership: Membership) -> StaffUserOut:
 
 
 @router.get("/me", response_model=MeOut)
-def get_me(actor: ApiActor, db: DbSession) -> MeOut:
-    org = service.access_organization(db, actor, actor.org_id)
+async def get_me(principal: ApiPrincipal) -> MeOut:
+    # answered from the key's principal (checked within the last seconds): no database
+    # round trip, no thread-pool trip — a client's "who am I" is the cheapest call there is
+    actor = principal.actor
     return MeOut(
         kind=actor.kind,
         role=actor.role,
         api_key_id=actor.api_key_id,
         user_id=actor.user_id,
-        organization=OrganizationOut.model_validate(org),
+        organization=OrganizationOut.model_validate(principal.organization),
     )
 
 

@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tsunagu.core.errors import AppError, InvalidInput, PayloadTooLarge
 from tsunagu.core.settings import Settings
 from tsunagu.identity import service as identity_service
-from tsunagu.identity.dependencies import AdminActor, DbSession, api_actor
+from tsunagu.identity.dependencies import AdminActor, DbSession, api_actor, api_principal
 from tsunagu.identity.service import Actor
 from tsunagu.ledger import service, witnessing
 from tsunagu.ledger.entry import Entry, EntryError, b64
@@ -215,7 +215,7 @@ async def entries_reader(
     """Who reads entries: anyone when they are public, otherwise an API key's organization."""
     if request.app.state.settings.ledger_public_entries and credentials is None:
         return None
-    return await api_actor(request, credentials)
+    return (await api_principal(request, credentials)).actor
 
 
 def _limited_body(limit: int) -> Any:

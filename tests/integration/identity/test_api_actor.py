@@ -109,7 +109,7 @@ class TestApiActorOnSqlite:
             plain = create_api_key(db, org, role="member")
 
         def one_request() -> Actor:
-            return authenticate_bearer(sqlite_factory, sqlite_factory, plain)
+            return authenticate_bearer(sqlite_factory, sqlite_factory, plain).actor
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             actors = list(pool.map(lambda _: one_request(), range(8)))
@@ -123,7 +123,7 @@ class TestApiActorOnSqlite:
         with unit_of_work(sqlite_factory) as db:
             org = create_org(db, slug="acme")
             plain = create_api_key(db, org, role="admin")
-        actor = authenticate_bearer(sqlite_factory, sqlite_factory, plain)
+        actor = authenticate_bearer(sqlite_factory, sqlite_factory, plain).actor
         with unit_of_work(sqlite_factory) as request_db:
             service.create_api_key(
                 request_db,

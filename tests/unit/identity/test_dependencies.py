@@ -6,11 +6,12 @@ import asyncio
 import uuid
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
 
-from tsunagu.identity.api_key_auth import ApiKeyCache
+from tsunagu.identity.api_key_auth import ApiKeyCache, OrganizationSnapshot, Principal
 from tsunagu.identity.dependencies import require_role
 from tsunagu.identity.errors import RoleTooLow
 from tsunagu.identity.service import Actor
@@ -45,23 +46,37 @@ class TestRequireRole:
             require_role("superuser")
 
 
+def key_principal(role: str) -> Principal:
+    actor = key_actor(role)
+    assert actor.organization_id is not None
+    organization = OrganizationSnapshot(
+        id=actor.organization_id,
+        slug="acme",
+        name="Acme",
+        kind="company",
+        timezone="Asia/Tokyo",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return Principal(actor, organization)
+
+
 class TestApiKeyCache:
     def test_cached_actor_is_returned_until_it_expires(self) -> None:
         cache = ApiKeyCache(ttl=5)
-        actor = key_actor("member")
-        cache.put("digest", actor, now=100.0)
-        assert cache.get("digest", now=104.9) is actor
+        principal = key_principal("member")
+        cache.put("digest", principal, now=100.0)
+        assert cache.get("digest", now=104.9) is principal
         assert cache.get("digest", now=105.0) is None
 
     def test_forgetting_a_key_drops_it_at_once(self) -> None:
         cache = ApiKeyCache(ttl=5)
-        actor = key_actor("member")
-        cache.put("digest", actor, now=100.0)
-        assert actor.api_key_id is not None
-        cache.forget(actor.api_key_id)
+        principal = key_principal("member")
+        cache.put("digest", principal, now=100.0)
+        assert principal.actor.api_key_id is not None
+        cache.forget(principal.actor.api_key_id)
         assert cache.get("digest", now=100.0) is None
 
     def test_zero_ttl_turns_the_cache_off(self) -> None:
         cache = ApiKeyCache(ttl=0)
-        cache.put("digest", key_actor("member"), now=100.0)
+        cache.put("digest", key_principal("member"), now=100.0)
         assert cache.get("digest", now=100.0) is None
