@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import rfc8785
 
 from tsunagu.ledger.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes
@@ -176,12 +176,13 @@ _MAX_SAFE_INT = 2**53 - 1
 
 
 def _plain(value: Any) -> bool:
-    """True when the standard library's JSON encoder already writes RFC 8785 bytes.
+    """True when ``orjson`` (sorting keys) already writes RFC 8785 bytes for ``value``.
 
-    That holds for objects with BMP-only keys (so code-point order equals the UTF-16 order
-    JCS asks for), strings, booleans, null and integers within ±2^53 — everything but floats,
-    whose number formatting differs.  Entries are almost always plain; the rest go through
-    the ``rfc8785`` package.  A property test checks both paths agree.
+    That holds for objects with BMP-only keys (so the byte order ``orjson`` sorts keys by
+    equals the UTF-16 order JCS asks for), strings, booleans, null and integers within
+    ±2^53 — everything but floats, whose number formatting differs.  Entries are almost
+    always plain; the rest go through the ``rfc8785`` package.  A property test checks that
+    both paths agree.
     """
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return True
@@ -206,13 +207,9 @@ def canonical(obj: Any, *, plain: bool | None = None) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON value (``plain``: the caller already checked)."""
     if plain if plain is not None else _plain(obj):
         try:
-            text = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        except ValueError as exc:  # e.g. a lone surrogate
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate
             raise EntryError(f"entry cannot be canonicalised: {exc}") from exc
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise EntryError("entry holds text that is not valid Unicode") from exc
     try:
         return rfc8785.dumps(obj)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
