@@ -184,17 +184,22 @@ def _plain(value: Any) -> bool:
     always plain; the rest go through the ``rfc8785`` package.  A property test checks that
     both paths agree.
     """
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return True
-    if isinstance(value, int):
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and all(ord(c) <= 0xFFFF for c in k) and _plain(v)
-            for k, v in value.items()
-        )
-    if isinstance(value, list | tuple):
-        return all(_plain(v) for v in value)
+    if kind is int:
+        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
+    if kind is dict:
+        for key, inner in value.items():
+            if type(key) is not str:
+                return False
+            if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                return False
+            if not _plain(inner):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(inner) for inner in value)
     return False
 
 

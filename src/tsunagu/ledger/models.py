@@ -22,6 +22,10 @@ from tsunagu.core.clock import UTCDateTime, utcnow
 from tsunagu.core.database import Base
 from tsunagu.core.ids import new_id
 
+#: a 64-bit integer key that on SQLite is the table's rowid (declared exactly INTEGER), so
+#: appends update one B-tree instead of two
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class LedgerState(Base):
     """One row: the number of entries.  Appends lock it first, so they serialise."""
@@ -35,17 +39,27 @@ class LedgerState(Base):
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
     leaf_input: Mapped[bytes] = mapped_column(LargeBinary)
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: ``lookup_key(leaf_hash)``, indexed: an 8-byte integer is far cheaper to index than
+    #: the 32-byte hash (look-ups compare the full hash too)
+    leaf_key: Mapped[int] = mapped_column(BigInteger, index=True)
     # kind and org are kept for readers' filters; not indexed, to keep appends cheap
     kind: Mapped[str] = mapped_column(String(64))
     org: Mapped[str | None] = mapped_column(String(63))
     #: base64 pseudonym of the one person an entry is about (bulk entries: see subjects)
-    subject: Mapped[str | None] = mapped_column(String(44), index=True)
+    subject: Mapped[str | None] = mapped_column(String(44))
+    #: ``lookup_key`` of the subject's pseudonym, indexed for the person's portal
+    subject_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 NODE_LEVEL_SHIFT = 48
+
+
+def lookup_key(value: bytes) -> int:
+    """The first 8 bytes of a hash or pseudonym as a signed 64-bit integer (an index key)."""
+    return int.from_bytes(value[:8], "big", signed=True)
 
 
 def node_key(level: int, idx: int) -> int:
@@ -63,7 +77,7 @@ class LedgerNode(Base):
 
     __tablename__ = "ledger_nodes"
 
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

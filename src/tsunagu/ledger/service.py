@@ -41,6 +41,7 @@ from tsunagu.ledger.models import (
     LedgerState,
     LedgerSubject,
     LedgerWitness,
+    lookup_key,
     node_key,
     split_node_key,
 )
@@ -114,8 +115,19 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
     for entry, data in encoded:
         h = sha256(b"\x00" + data).digest()
         single = entry.subject.get("pseudonym") if entry.subject else None
+        if not isinstance(single, str):
+            single = None
         entry_rows.append(
-            (seq, data, h, entry.kind, entry.org, single if isinstance(single, str) else None)
+            (
+                seq,
+                data,
+                h,
+                lookup_key(h),
+                entry.kind,
+                entry.org,
+                single,
+                None if single is None else lookup_key(single.encode()),
+            )
         )
         if entry.members:
             subject_rows.extend((seq, b64(m)) for m in set(entry.members))
@@ -137,7 +149,16 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
     return out
 
 
-_ENTRY_COLUMNS = ("seq", "leaf_input", "leaf_hash", "kind", "org", "subject")
+_ENTRY_COLUMNS = (
+    "seq",
+    "leaf_input",
+    "leaf_hash",
+    "leaf_key",
+    "kind",
+    "org",
+    "subject",
+    "subject_key",
+)
 
 
 def _insert_many(
@@ -208,7 +229,11 @@ def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
 def find_leaf_index(session: Session, leaf_hash: bytes, size: int) -> int:
     seq = session.scalar(
         select(LedgerEntry.seq)
-        .where(LedgerEntry.leaf_hash == leaf_hash, LedgerEntry.seq < size)
+        .where(
+            LedgerEntry.leaf_key == lookup_key(leaf_hash),
+            LedgerEntry.leaf_hash == leaf_hash,
+            LedgerEntry.seq < size,
+        )
         .order_by(LedgerEntry.seq)
         .limit(1)
     )
@@ -249,7 +274,10 @@ def entries_about(
     session: Session, pseudonym_b64: str, limit: int = 500
 ) -> list[tuple[int, bytes]]:
     """(index, leaf input) of every entry about one person, single or in a bulk set."""
-    direct = select(LedgerEntry.seq).where(LedgerEntry.subject == pseudonym_b64)
+    direct = select(LedgerEntry.seq).where(
+        LedgerEntry.subject_key == lookup_key(pseudonym_b64.encode()),
+        LedgerEntry.subject == pseudonym_b64,
+    )
     bulk = select(LedgerSubject.seq).where(LedgerSubject.pseudonym == pseudonym_b64)
     rows = session.execute(
         select(LedgerEntry.seq, LedgerEntry.leaf_input)

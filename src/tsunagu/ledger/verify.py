@@ -9,6 +9,8 @@ and is re-exported here.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,7 +49,8 @@ def verify_stored(
     """Recompute the stored log; report the first bad index and every problem found."""
     size = session.scalar(select(LedgerState.size).where(LedgerState.id == 1)) or 0
     report = VerifyReport(size=size)
-    tree = merkle.MemoryTree()
+    leaves: list[bytes] = []
+    sha256 = hashlib.sha256
     expected = 0
     rows = session.execute(
         select(LedgerEntry.seq, LedgerEntry.leaf_input, LedgerEntry.leaf_hash)
@@ -60,17 +63,18 @@ def verify_stored(
             kind = "missing" if seq > expected else "duplicated"
             report.bad(expected, f"entry {expected} is {kind}")
             return report
-        h = merkle.leaf_hash(data)
+        h = sha256(b"\x00" + data).digest()
         if h != stored_hash:
             report.bad_leaves.append(seq)
             report.bad(seq, f"entry {seq} does not hash to its stored leaf hash")
-        tree.append(h)
+        leaves.append(h)
         expected += 1
         if progress is not None and expected % 50_000 == 0:
             progress(expected, size)
     if expected != size:
         index = min(expected, size)
         report.bad(index, f"the log holds {expected} entries but records a size of {size}")
+    tree = _tree_of(leaves)
     # ranges already known to be bad; a mismatch of a larger subtree that contains one of
     # them is its consequence, not a new finding
     bad_ranges: list[tuple[int, int]] = [(i, i) for i in report.bad_leaves]
@@ -115,3 +119,18 @@ def verify_stored(
     if progress is not None:
         progress(size, size)
     return report
+
+
+def _tree_of(leaves: list[bytes]) -> merkle.MemoryTree:
+    """Every perfect subtree of the leaves, built a level at a time (much faster than
+    appending leaf by leaf)."""
+    tree = merkle.MemoryTree()
+    tree.levels = [leaves]
+    level = leaves
+    sha256 = hashlib.sha256
+    while len(level) >= 2:
+        level = [
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        tree.levels.append(level)
+    return tree

@@ -189,8 +189,8 @@ class TestTamperDetection:
         forged = b'{"kind":"access.allowed"}'
         db.execute(
             text(
-                "INSERT INTO ledger_entries (seq, leaf_input, leaf_hash, kind) "
-                "VALUES (20, :d, :h, 'access.allowed')"
+                "INSERT INTO ledger_entries (seq, leaf_input, leaf_hash, leaf_key, kind) "
+                "VALUES (20, :d, :h, 0, 'access.allowed')"
             ),
             {"d": forged, "h": merkle.leaf_hash(forged)},
         )

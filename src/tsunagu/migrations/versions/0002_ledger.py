@@ -50,23 +50,35 @@ def upgrade() -> None:
 
     op.create_table(
         "ledger_entries",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("leaf_input", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("org", sa.String(length=63), nullable=True),
         sa.Column("subject", sa.String(length=44), nullable=True),
+        sa.Column("leaf_key", sa.BigInteger(), nullable=False),
+        sa.Column("subject_key", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_ledger_entries")),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ledger_entries_leaf_key"), ["leaf_key"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_ledger_entries_leaf_hash"), ["leaf_hash"], unique=False
+            batch_op.f("ix_ledger_entries_subject_key"), ["subject_key"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_ledger_entries_subject"), ["subject"], unique=False)
 
     op.create_table(
         "ledger_nodes",
-        sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "key",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_ledger_nodes")),
     )
@@ -185,8 +197,8 @@ def downgrade() -> None:
     op.drop_table("ledger_state")
     op.drop_table("ledger_nodes")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_subject"))
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_leaf_hash"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_subject_key"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_leaf_key"))
 
     op.drop_table("ledger_entries")
     with op.batch_alter_table("ledger_checkpoints", schema=None) as batch_op:
