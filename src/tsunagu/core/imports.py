@@ -77,8 +77,6 @@ import codecs
 import csv
 import io
 import itertools
-import secrets
-import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -89,6 +87,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import InvalidInput, PayloadTooLarge
+from tsunagu.core.ids import new_ids
 
 #: default largest file, in bytes (the API's own body limit may be lower)
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -588,23 +587,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 def bulk_ids(count: int) -> list[uuid.UUID]:
-    """``count`` fresh UUIDv7, the layout of ``core.ids.new_id``, made in one go.
-
-    ``new_id`` asks the operating system for randomness once per id, which costs more than
-    SQLite takes to store a row; this asks once per call.  (It belongs in ``core.ids``.)
-    """
-    millis = time.time_ns() // 1_000_000
-    head = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
-    low_mask = (1 << 62) - 1
-    entropy = secrets.token_bytes(10 * count)
-    from_bytes = int.from_bytes
-    make = uuid.UUID
-    ids: list[uuid.UUID] = []
-    append = ids.append
-    for start in range(0, 10 * count, 10):
-        rand = from_bytes(entropy[start : start + 10]) >> 6  # 74 random bits
-        append(make(int=head | ((rand >> 62) << 64) | (rand & low_mask)))
-    return ids
+    """``count`` fresh ids for imported rows (``core.ids.new_ids``)."""
+    return new_ids(count)
 
 
 # --- converters other domains share ----------------------------------------------------
