@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tsunagu.core.settings import Settings
 from tsunagu.demo import DEMO_PASSWORD, PORTAL_PERSONS, build_world
 from tsunagu.demo.organizations import ORGANIZATIONS
 from tsunagu.demo.persons import generate_persons
@@ -25,8 +26,10 @@ def counts(db: Session) -> dict[str, int]:
 
 
 class TestBuildWorld:
-    def test_creates_the_four_organizations_with_their_kinds(self, db: Session) -> None:
-        build_world(db, seed=SEED, person_count=PERSONS)
+    def test_creates_the_four_organizations_with_their_kinds(
+        self, db: Session, settings: Settings
+    ) -> None:
+        build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
         kinds = {
             row.slug: row.kind for row in db.execute(select(Organization.slug, Organization.kind))
@@ -34,8 +37,10 @@ class TestBuildWorld:
         assert kinds == {org.slug: org.kind for org in ORGANIZATIONS}
         assert sorted(kinds.values()).count("municipality") == 1
 
-    def test_creates_the_generated_and_the_portal_persons(self, db: Session) -> None:
-        summary = build_world(db, seed=SEED, person_count=PERSONS)
+    def test_creates_the_generated_and_the_portal_persons(
+        self, db: Session, settings: Settings
+    ) -> None:
+        summary = build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
         assert counts(db)["persons"] == PERSONS + len(PORTAL_PERSONS)
         assert {r.name: r.created for r in summary.reports}["persons"] == PERSONS
@@ -44,17 +49,19 @@ class TestBuildWorld:
         assert stored is not None
         assert (stored.family_name_kana, stored.address) == (first.family_name_kana, first.address)
 
-    def test_building_again_creates_nothing(self, db: Session) -> None:
-        build_world(db, seed=SEED, person_count=PERSONS)
+    def test_building_again_creates_nothing(self, db: Session, settings: Settings) -> None:
+        build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
         before = counts(db)
 
-        again = build_world(db, seed=SEED, person_count=PERSONS)
+        again = build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
         assert counts(db) == before
         assert all(report.created == 0 for report in again.reports)
 
-    def test_staff_sign_in_with_the_demo_password_in_every_role(self, db: Session) -> None:
-        summary = build_world(db, seed=SEED, person_count=PERSONS)
+    def test_staff_sign_in_with_the_demo_password_in_every_role(
+        self, db: Session, settings: Settings
+    ) -> None:
+        summary = build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
         roles = set()
         for staff in summary.staff[:4]:
@@ -64,8 +71,10 @@ class TestBuildWorld:
             roles.add(membership.role)
         assert roles == {"owner", "admin", "member", "viewer"}
 
-    def test_portal_persons_sign_in_with_the_demo_password(self, db: Session) -> None:
-        build_world(db, seed=SEED, person_count=PERSONS)
+    def test_portal_persons_sign_in_with_the_demo_password(
+        self, db: Session, settings: Settings
+    ) -> None:
+        build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
         for spec in PORTAL_PERSONS:
             person = service.authenticate_person(db, email=spec.email, password=DEMO_PASSWORD)
