@@ -86,6 +86,7 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from tsunagu.core.bulk import collector_paused
 from tsunagu.core.errors import InvalidInput, PayloadTooLarge
 from tsunagu.core.ids import new_ids
 
@@ -524,6 +525,36 @@ def run_import(
     All or nothing: any error raises ``InvalidInput`` before ``writer`` is called once.
     The writer runs in the caller's transaction; the caller commits.
     """
+    with collector_paused():
+        return _run_import(
+            data,
+            columns,
+            writer,
+            encoding=encoding,
+            mapping=mapping,
+            ignore_unknown=ignore_unknown,
+            check=check,
+            batch_size=batch_size,
+            max_bytes=max_bytes,
+            max_errors=max_errors,
+            progress=progress,
+        )
+
+
+def _run_import(
+    data: bytes,
+    columns: Sequence[Column],
+    writer: Writer,
+    *,
+    encoding: str | None,
+    mapping: Mapping[str, str] | None,
+    ignore_unknown: bool,
+    check: Callable[[list[ValidRow]], Iterable[RowError]] | None,
+    batch_size: int,
+    max_bytes: int,
+    max_errors: int,
+    progress: ProgressCallback | None,
+) -> ImportResult:
     rows, result = parse(
         data,
         columns,

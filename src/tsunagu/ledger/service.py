@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from tsunagu.core.bulk import collector_paused
 from tsunagu.core.clock import utcnow
 from tsunagu.ledger import merkle
 from tsunagu.ledger.entry import Entry, b64, format_time
@@ -58,6 +59,8 @@ from tsunagu.ledger.note import (
 
 T = TypeVar("T")
 _ZERO = bytes(32)
+#: batches at least this large append with the garbage collector paused (``core.bulk``)
+BULK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +99,10 @@ def append(
         return []
     now = now or utcnow()
     now_text = format_time(now)
-    encoded = [(e, e.encode(now, now_text)) for e in entries]
-    return append_encoded(session, encoded)
+    if len(entries) < BULK:
+        return append_encoded(session, [(e, e.encode(now, now_text)) for e in entries])
+    with collector_paused():
+        return append_encoded(session, [(e, e.encode(now, now_text)) for e in entries])
 
 
 def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> list[Appended]:

@@ -14,6 +14,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.core.bulk import collector_paused
 from tsunagu.ledger import merkle
 from tsunagu.ledger.auditor import (
     Progress,
@@ -47,6 +48,11 @@ def verify_stored(
     session: Session, log: Verifier, *, progress: Progress | None = None
 ) -> VerifyReport:
     """Recompute the stored log; report the first bad index and every problem found."""
+    with collector_paused():
+        return _verify_stored(session, log, progress)
+
+
+def _verify_stored(session: Session, log: Verifier, progress: Progress | None) -> VerifyReport:
     size = session.scalar(select(LedgerState.size).where(LedgerState.id == 1)) or 0
     report = VerifyReport(size=size)
     leaves: list[bytes] = []
