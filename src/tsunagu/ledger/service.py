@@ -38,7 +38,6 @@ from tsunagu.ledger.models import (
     LedgerCheckpoint,
     LedgerCosignature,
     LedgerEntry,
-    LedgerNode,
     LedgerState,
     LedgerSubject,
     LedgerWitness,
@@ -185,21 +184,31 @@ def _insert_many(
 
 
 def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes of the given subtrees: leaves from the entries, the rest from nodes."""
+    """Stored hashes of the given subtrees — leaves from the entries, the rest from the
+    nodes — in one round trip (a proof's hot path: plain DB-API, no ORM)."""
     keys = set(keys)
-    found: dict[tuple[int, int], bytes] = {}
+    if not keys:
+        return {}
     leaves = [idx for level, idx in keys if level == 0]
     inner = [node_key(level, idx) for level, idx in keys if level > 0]
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    parts: list[str] = []
     if leaves:
-        for seq, h in session.execute(
-            select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
-        ):
-            found[(0, seq)] = h
+        parts.append(
+            "SELECT 0, seq, leaf_hash FROM ledger_entries "  # noqa: S608 (placeholders only)
+            f"WHERE seq IN ({', '.join([mark] * len(leaves))})"
+        )
     if inner:
-        for key, h in session.execute(
-            select(LedgerNode.key, LedgerNode.hash).where(LedgerNode.key.in_(inner))
-        ):
-            found[split_node_key(key)] = h
+        parts.append(
+            "SELECT 1, key, hash FROM ledger_nodes "  # noqa: S608 (placeholders only)
+            f"WHERE key IN ({', '.join([mark] * len(inner))})"
+        )
+    found: dict[tuple[int, int], bytes] = {}
+    for is_node, key, h in connection.exec_driver_sql(
+        " UNION ALL ".join(parts), tuple(leaves + inner)
+    ):
+        found[split_node_key(key) if is_node else (0, key)] = bytes(h)
     missing = keys - found.keys()
     if missing:
         raise LedgerInconsistent(
