@@ -525,58 +525,29 @@ def run_import(
     All or nothing: any error raises ``InvalidInput`` before ``writer`` is called once.
     The writer runs in the caller's transaction; the caller commits.
     """
-    with collector_paused():
-        return _run_import(
+    with collector_paused():  # see core.bulk
+        rows, result = parse(
             data,
             columns,
-            writer,
             encoding=encoding,
             mapping=mapping,
             ignore_unknown=ignore_unknown,
             check=check,
-            batch_size=batch_size,
             max_bytes=max_bytes,
             max_errors=max_errors,
             progress=progress,
         )
-
-
-def _run_import(
-    data: bytes,
-    columns: Sequence[Column],
-    writer: Writer,
-    *,
-    encoding: str | None,
-    mapping: Mapping[str, str] | None,
-    ignore_unknown: bool,
-    check: Callable[[list[ValidRow]], Iterable[RowError]] | None,
-    batch_size: int,
-    max_bytes: int,
-    max_errors: int,
-    progress: ProgressCallback | None,
-) -> ImportResult:
-    rows, result = parse(
-        data,
-        columns,
-        encoding=encoding,
-        mapping=mapping,
-        ignore_unknown=ignore_unknown,
-        check=check,
-        max_bytes=max_bytes,
-        max_errors=max_errors,
-        progress=progress,
-    )
-    total = len(rows)
-    if progress is not None:
-        progress("writing", 0, total)
-    done = 0
-    for start in range(0, total, batch_size):
-        batch = rows[start : start + batch_size]
-        writer(batch)
-        done += len(batch)
+        total = len(rows)
         if progress is not None:
-            progress("writing", done, total)
-    return ImportResult(imported=done, encoding=result.encoding, fields=result.fields)
+            progress("writing", 0, total)
+        done = 0
+        for start in range(0, total, batch_size):
+            batch = rows[start : start + batch_size]
+            writer(batch)
+            done += len(batch)
+            if progress is not None:
+                progress("writing", done, total)
+        return ImportResult(imported=done, encoding=result.encoding, fields=result.fields)
 
 
 # --- writing -----------------------------------------------------------------------------

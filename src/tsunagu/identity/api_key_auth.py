@@ -1,10 +1,10 @@
 """API-key authentication on the request path: a read-only check, and the ``last_used_at``
 refresh as a transaction of its own.
 
-Why not ``service.authenticate_api_key`` (which reads and writes in the caller's
-transaction)?  On SQLite in WAL mode a transaction that has read and then wants to write
-is refused at once ("database is locked", the busy timeout does not apply) when another
-connection holds or has just committed a write.  Requests racing to refresh the same key's
+Why not read and write in the request's own transaction?  On SQLite in WAL mode a
+transaction that has read and then wants to write is refused at once ("database is
+locked", the busy timeout does not apply) when another connection holds or has just
+committed a write.  Requests racing to refresh the same key's
 ``last_used_at`` — once a minute per key, under any concurrency — then fail, and the
 winner holds the database's write lock for the rest of its request.  So:
 

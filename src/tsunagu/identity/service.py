@@ -362,22 +362,6 @@ def revoke_api_key(session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     return key
 
 
-def authenticate_api_key(session: Session, plain: str, *, now: datetime | None = None) -> Actor:
-    """The actor behind a bearer key, or ``InvalidCredentials`` (unknown or revoked)."""
-    if not plain.startswith(API_KEY_PREFIX):
-        raise InvalidCredentials("the API key is not valid")
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == token_digest(plain)))
-    if key is None or key.revoked_at is not None:
-        raise InvalidCredentials("the API key is not valid or has been revoked")
-    now = now or utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.flush()
-    return Actor(
-        kind="api_key", organization_id=key.organization_id, role=key.role, api_key_id=key.id
-    )
-
-
 # --- web sessions ----------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -98,9 +99,7 @@ def append(
         return []
     now = now or utcnow()
     now_text = format_time(now)
-    if len(entries) < BULK:
-        return append_encoded(session, [(e, e.encode(now, now_text)) for e in entries])
-    with collector_paused():
+    with collector_paused() if len(entries) >= BULK else nullcontext():
         return append_encoded(session, [(e, e.encode(now, now_text)) for e in entries])
 
 

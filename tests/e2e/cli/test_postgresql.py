@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tests.e2e.cli.conftest import Cli, cli_env, one_error_line
 from tsunagu.core.database import make_engine
-from tsunagu.identity import service
+from tsunagu.identity.api_key_auth import check_api_key
 from tsunagu.identity.models import Organization
 
 pytestmark = pytest.mark.postgresql
@@ -61,7 +61,7 @@ class TestCliOnPostgresql:
         try:
             with Session(engine) as session:
                 org = session.scalar(select(Organization).where(Organization.slug == "acme"))
-                actor = service.authenticate_api_key(session, key.stdout.splitlines()[-1])
+                actor = check_api_key(session, key.stdout.splitlines()[-1]).actor
         finally:
             engine.dispose()
         assert org is not None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.support.factories import DEFAULT_PASSWORD, create_api_key, create_org, create_staff
 from tsunagu.core.errors import InvalidInput
 from tsunagu.identity import service
+from tsunagu.identity.api_key_auth import check_api_key, touch_api_key
 from tsunagu.identity.errors import EmailTaken, InvalidCredentials, SessionExpired, SlugTaken
 
 MAX_AGE = timedelta(hours=8)
@@ -76,7 +77,7 @@ class TestApiKeys:
     def test_key_authenticates_as_its_organization_and_role(self, db: Session) -> None:
         org = create_org(db)
         plain = create_api_key(db, org, role="viewer")
-        actor = service.authenticate_api_key(db, plain)
+        actor = check_api_key(db, plain).actor
         assert actor.kind == "api_key"
         assert actor.organization_id == org.id
         assert actor.role == "viewer"
@@ -84,17 +85,19 @@ class TestApiKeys:
     def test_revoked_key_is_rejected(self, db: Session) -> None:
         org = create_org(db)
         plain = create_api_key(db, org, role="admin")
-        actor = service.authenticate_api_key(db, plain)
+        actor = check_api_key(db, plain).actor
         assert actor.api_key_id is not None
         service.revoke_api_key(db, actor, actor.api_key_id)
         with pytest.raises(InvalidCredentials):
-            service.authenticate_api_key(db, plain)
+            check_api_key(db, plain)
 
     def test_use_records_last_used_at(self, db: Session) -> None:
         org = create_org(db)
         key, plain = service.create_api_key(db, organization=org, name="ci")
         assert key.last_used_at is None
-        service.authenticate_api_key(db, plain)
+        assert check_api_key(db, plain).touch_due
+        touch_api_key(db, key.id)
+        db.refresh(key)
         assert key.last_used_at is not None
 
     def test_only_the_digest_is_stored(self, db: Session) -> None:
