@@ -9,13 +9,11 @@ go to ``artifacts/screenshots/<test>-<step>.png`` (git-ignored).
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,15 +24,6 @@ from tsunagu.core.settings import Settings
 from tsunagu.identity import service
 from tsunagu.web.app import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 PASSWORD = "browser-test-password-2026"
 
 
@@ -113,45 +102,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium not found: install Debian's chromium "
-            "(sudo apt-get install chromium fonts-ipafont-gothic)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Screenshots:
-    """Numbered screenshots of one test: ``<test>-<nn>-<step>.png``."""
-
-    def __init__(self, test_name: str) -> None:
-        self.stem = re.sub(r"[^A-Za-z0-9_-]+", "-", test_name).strip("-")
-        self.count = 0
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(self, page: Any, step: str) -> Path:
-        self.count += 1
-        path = SCREENSHOTS / f"{self.stem}-{self.count:02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-
-@pytest.fixture
-def screenshots(request: pytest.FixtureRequest) -> Screenshots:
-    return Screenshots(request.node.name)
 
 
 def new_page(browser: Any, live_server: LiveServer, locale: str) -> Any:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import LiveServer, Screenshots
+from tests.e2e.browser.conftest import LiveServer
+from tests.e2e.conftest import Screenshots
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import Screenshots
+from tests.e2e.conftest import Screenshots
 from tests.e2e.ledger_pages.live import LedgerServer, page_opener, serve_demo
 from tsunagu.ledger import merkle
 
