@@ -150,9 +150,10 @@ def _person_pseudonym(settings: Settings, person_id: uuid.UUID) -> bytes:
 
 
 def _entries_with_proofs(
-    db: Session, me: bytes, checkpoint: LedgerCheckpoint | None
+    db: Session, me: bytes, checkpoint: LedgerCheckpoint | None, *, proofs: bool = True
 ) -> list[ProvenEntry]:
-    """Every entry about the person covered by ``checkpoint``, newest first, with proofs."""
+    """Every entry about the person covered by ``checkpoint``, newest first, with proofs
+    (the page itself lists the entries; only the JSON the browser verifies needs proofs)."""
     out: list[ProvenEntry] = []
     if checkpoint is None:
         return out
@@ -160,13 +161,13 @@ def _entries_with_proofs(
         if index >= checkpoint.size:
             continue
         obj = json.loads(leaf_input)
-        proof = ledger.inclusion_proof(db, index, checkpoint.size)
+        proof = ledger.inclusion_proof(db, index, checkpoint.size) if proofs else []
         subject = obj.get("subject") or {}
         if "root" in subject:
             members = ledger.subject_set_members(db, index)
             if me not in members:
                 continue
-            set_index, set_proof = subject_set_proof(members, me)
+            set_index, set_proof = subject_set_proof(members, me) if proofs else (0, [])
             out.append(ProvenEntry(index, leaf_input, obj, proof, set_index, set_proof))
         else:
             out.append(ProvenEntry(index, leaf_input, obj, proof))
@@ -244,7 +245,7 @@ def portal_ledger(
     settings = settings_of(request)
     checkpoint = _fresh_checkpoint(db, settings)
     me = _person_pseudonym(settings, page.person.id)
-    entries = _entries_with_proofs(db, me, checkpoint)
+    entries = _entries_with_proofs(db, me, checkpoint, proofs=False)
     context = {
         "entries": _views(db, entries, request_locale(request)),
         "checkpoint": checkpoint,
