@@ -32,7 +32,6 @@ from tsunagu.ledger.errors import (
     LeafNotFound,
     LedgerInconsistent,
     ProofNotAvailable,
-    WitnessNotFound,
 )
 from tsunagu.ledger.models import (
     LedgerAlarm,
@@ -453,14 +452,6 @@ def cosignature_count(session: Session, checkpoint: LedgerCheckpoint) -> int:
     return len(set(rows))
 
 
-def latest_confirmed(session: Session, quorum: int) -> LedgerCheckpoint | None:
-    """The largest checkpoint cosigned by at least ``quorum`` distinct witnesses."""
-    for row in checkpoint_history(session, limit=200):
-        if cosignature_count(session, row) >= quorum:
-            return row
-    return None
-
-
 def raise_alarm(session: Session, source: str, detail: str) -> LedgerAlarm:
     row = LedgerAlarm(source=source, detail=detail)
     session.add(row)
@@ -472,10 +463,3 @@ def recent_alarms(session: Session, limit: int = 20) -> list[LedgerAlarm]:
     return list(
         session.scalars(select(LedgerAlarm).order_by(LedgerAlarm.created_at.desc()).limit(limit))
     )
-
-
-def require_witness(session: Session, name: str) -> LedgerWitness:
-    row = session.scalar(select(LedgerWitness).where(LedgerWitness.name == name))
-    if row is None:
-        raise WitnessNotFound(f"no witness named {name!r}")
-    return row

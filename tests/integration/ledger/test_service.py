@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from tsunagu.ledger import merkle, service
+from tsunagu.ledger import merkle, service, witnessing
 from tsunagu.ledger.entry import Entry, EntryError, pseudonym, single_subject, subject_set_proof
 from tsunagu.ledger.errors import CosignatureRejected, ProofNotAvailable
 from tsunagu.ledger.note import (
@@ -131,7 +131,7 @@ class TestCheckpoints:
         line = cosign(text_, WITNESS, 1_800_000_000).line()
         service.add_cosignatures(db, row.note + line)
         assert service.cosignature_count(db, row) == 1
-        assert service.latest_confirmed(db, quorum=1) is row
+        assert witnessing.confirmed_checkpoint(db, quorum=1) is row
         assert service.checkpoint_with_cosignatures(db, row).endswith(line)
 
     def test_unknown_witness_cosignature_is_rejected(self, db: Session) -> None:
