@@ -19,10 +19,6 @@ class CheckpointNotFound(NotFound):
     code = "checkpoint_not_found"
 
 
-class WitnessNotFound(NotFound):
-    code = "witness_not_found"
-
-
 class CosignatureRejected(AppError):
     status_code = 422
     code = "cosignature_rejected"
