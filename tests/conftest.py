@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.postgres import Cluster, start_cluster
 from tsunagu.core.database import make_engine, migrate
 from tsunagu.core.settings import Settings
+from tsunagu.vault.keystore import close_keystores
+from tsunagu.vault.service import Vault
 from tsunagu.web.app import create_app
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -91,14 +93,21 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path) -> Iterator[Settings]:
     # the API-key cache is off: tests revoke keys behind the app's back and expect the next
     # request refused; tests/e2e/api/test_api_key_cache.py covers the cache itself
-    return Settings(
+    yield Settings(
         home=tmp_path / "home",
         secret_key="test-secret-key-not-for-production",
         api_key_cache_seconds=0,
     )
+    close_keystores()  # each test's home has its own key store
+
+
+@pytest.fixture
+def vault(settings: Settings) -> Vault:
+    """The vault's key store (in the test's home) and the ledger's pseudonym key."""
+    return Vault.from_settings(settings)
 
 
 @pytest.fixture

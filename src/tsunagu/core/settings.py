@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     #: most entries one get-entries page returns
     ledger_page_size: int = 1000
 
+    #: master keys that wrap the vault's per-person data keys, ``"k2:<base64>,k1:<base64>"``
+    #: (the first wraps new keys; the others still unwrap), else a file in home
+    vault_master_keys: str | None = None
+    #: database of the vault's wrapped data keys, kept apart from the main database so
+    #: that destroying a key shreds the payloads (default: the SQLite file keys.db in home)
+    vault_keystore_url: str | None = None
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: ``TSUNAGU_DATABASE_URL`` or the SQLite file in home."""
         if self.database_url:
@@ -85,6 +92,30 @@ class Settings(BaseSettings):
             "ledger_pseudonym_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
         )
         return _key_bytes(raw, "TSUNAGU_LEDGER_PSEUDONYM_KEY")
+
+    def resolved_vault_master_keys(self) -> list[tuple[str, bytes]]:
+        """The vault's master keys as ``(id, 32-byte key)`` pairs, the current one first."""
+        raw = self.vault_master_keys or self._home_secret(
+            "vault_master_keys",
+            lambda: "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
+        pairs: list[tuple[str, bytes]] = []
+        for item in raw.split(","):
+            key_id, sep, encoded = item.strip().partition(":")
+            if not sep or not key_id.strip():
+                raise ValueError("TSUNAGU_VAULT_MASTER_KEYS must read 'id:base64,id:base64'")
+            pairs.append((key_id.strip(), _key_bytes(encoded.strip(), "TSUNAGU_VAULT_MASTER_KEYS")))
+        return pairs
+
+    def resolved_vault_keystore_url(self) -> str:
+        """The key store's URL: ``TSUNAGU_VAULT_KEYSTORE_URL`` or the SQLite file in home."""
+        if self.vault_keystore_url:
+            url = self.vault_keystore_url
+            if url.startswith(("postgresql://", "postgres://")):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.home / 'keys.db').resolve()}"
 
     def _home_secret(self, name: str, make: Callable[[], str]) -> str:
         """A secret kept in a 0600 file under home, created on first use."""

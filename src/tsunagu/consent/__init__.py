@@ -1,0 +1,1 @@
+"""Purpose-bound consent: vocabulary, consents, receipts and the policy decision point."""

@@ -1,0 +1,404 @@
+"""The policy decision point: may organization O read categories C of person P for U at t?
+
+Every read of personal data asks ``decide`` (one person) or ``decide_many`` (a batch, up
+to millions of persons, computed in one SQL statement).  The rule, deny by default:
+
+* a consent **covers** a read when it names the reader as recipient and the read's purpose,
+  it was given at or before ``t``, it had not ended (withdrawn or superseded) by ``t``, it
+  had not expired by ``t``, and *every* category read is one of its categories or below one
+  of them (a consent to ``contact`` covers ``contact.email``);
+* one consent must cover all categories of the read — separate consents are never pooled
+  into a combination nobody agreed to;
+* anything else is a denial, with the reason a person can act on.
+
+Each decision is written to the ledger (``access.allowed`` / ``access.denied``) in the
+caller's transaction; a batch writes one entry per outcome that commits to the set of
+persons.  A ``Decision`` is minted only here: the vault refuses any decision that was not
+issued and recorded by this module (``require_recorded``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, literal, or_, select
+from sqlalchemy.orm import Session
+
+from tsunagu.consent.errors import ConsentRequired
+from tsunagu.consent.models import Consent, ConsentCategory, Purpose
+from tsunagu.consent.vocabulary import ancestors_or_self
+from tsunagu.core.bulk import collector_paused
+from tsunagu.core.clock import utcnow
+from tsunagu.ledger import service as ledger
+from tsunagu.ledger.entry import Entry, b64, pseudonym
+
+#: why a read was allowed or denied (stable codes, shown to people translated)
+REASONS = {
+    "consent_covers": "a consent covers the recipient, the purpose and every category",
+    "no_consent": "the person has not consented to this organization's use",
+    "purpose_not_consented": "the person has not consented to this purpose",
+    "categories_not_covered": "no single consent covers every category read",
+    "withdrawn": "the person withdrew the consent",
+    "expired": "the consent has expired",
+    "not_yet_valid": "the consent starts later",
+}
+
+_MINTED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer of the policy decision point for one person at one instant."""
+
+    allow: bool
+    reason: str
+    consent_ids: tuple[uuid.UUID, ...]
+    organization_id: uuid.UUID
+    organization_slug: str
+    person_id: uuid.UUID
+    purpose: str
+    categories: tuple[str, ...]
+    at: datetime
+    actor: str
+    ledger_index: int | None = None
+    _mint: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason_text(self) -> str:
+        return REASONS[self.reason]
+
+    def covers(self, organization_id: uuid.UUID, person_id: uuid.UUID, category: str) -> bool:
+        """True when this allowing decision lets the org read ``category`` of the person."""
+        return (
+            self.allow
+            and organization_id == self.organization_id
+            and person_id == self.person_id
+            and any(category == c or category.startswith(c + ".") for c in self.categories)
+        )
+
+
+def is_genuine(decision: Decision) -> bool:
+    """True for a decision this module issued (not one built by hand elsewhere)."""
+    return decision._mint is _MINTED
+
+
+def require_recorded(decision: Decision) -> Decision:
+    """The decision, if this module issued it, it allows, and the ledger holds it."""
+    if not is_genuine(decision) or decision.ledger_index is None:
+        raise ConsentRequired("the read has no recorded decision of the policy point")
+    if not decision.allow:
+        raise ConsentRequired(decision.reason_text)
+    return decision
+
+
+# --- the rule in SQL -------------------------------------------------------------------
+
+
+def _covering(
+    purpose_ids: Sequence[uuid.UUID], categories: Sequence[str], at: datetime
+) -> list[Any]:
+    """WHERE clauses: the consent row was in force at ``at`` and covers every category."""
+    clauses: list[Any] = [
+        Consent.purpose_id.in_(purpose_ids)
+        if len(purpose_ids) != 1
+        else Consent.purpose_id == purpose_ids[0],
+        Consent.given_at <= at,
+        or_(Consent.ended_at.is_(None), Consent.ended_at > at),
+        or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+    ]
+    for category in sorted(set(categories)):
+        clauses.append(
+            exists().where(
+                ConsentCategory.consent_id == Consent.id,
+                ConsentCategory.category.in_(ancestors_or_self(category)),
+            )
+        )
+    return clauses
+
+
+def _purpose_ids(session: Session, organization_id: uuid.UUID, code: str) -> list[uuid.UUID]:
+    """The purpose rows ``code`` can mean for this recipient: its own and the default."""
+    return list(
+        session.scalars(
+            select(Purpose.id).where(
+                Purpose.code == code,
+                or_(Purpose.organization_id.is_(None), Purpose.organization_id == organization_id),
+            )
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The organization that reads: id and slug (the slug is what the ledger records)."""
+
+    id: uuid.UUID
+    slug: str
+
+
+def evaluate(
+    session: Session,
+    reader: Reader,
+    person_id: uuid.UUID,
+    purpose: str,
+    categories: Sequence[str],
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> Decision:
+    """Decide without recording (the caller records with ``record``)."""
+    at = at or utcnow()
+    cats = tuple(sorted(set(categories)))
+    purpose_ids = _purpose_ids(session, reader.id, purpose)
+    covering: list[uuid.UUID] = []
+    if purpose_ids and cats:
+        covering = list(
+            session.scalars(
+                select(Consent.id)
+                .where(
+                    Consent.person_id == person_id,
+                    Consent.recipient_id == reader.id,
+                    *_covering(purpose_ids, cats, at),
+                )
+                .order_by(Consent.given_at.desc())
+                .limit(1)
+            )
+        )
+    reason = (
+        "consent_covers"
+        if covering
+        else _denial_reason(session, reader.id, person_id, purpose_ids, at)
+    )
+    return Decision(
+        allow=bool(covering),
+        reason=reason,
+        consent_ids=tuple(covering),
+        organization_id=reader.id,
+        organization_slug=reader.slug,
+        person_id=person_id,
+        purpose=purpose,
+        categories=cats,
+        at=at,
+        actor=actor,
+        _mint=_MINTED,
+    )
+
+
+def _denial_reason(
+    session: Session,
+    org_id: uuid.UUID,
+    person_id: uuid.UUID,
+    purpose_ids: Sequence[uuid.UUID],
+    at: datetime,
+) -> str:
+    if not purpose_ids:
+        return "purpose_not_consented"
+    rows = session.execute(
+        select(Consent.given_at, Consent.ended_at, Consent.expires_at, Consent.state)
+        .where(
+            Consent.person_id == person_id,
+            Consent.recipient_id == org_id,
+            Consent.purpose_id.in_(purpose_ids),
+        )
+        .order_by(Consent.given_at.desc())
+    ).all()
+    if not rows:
+        has_any = session.scalar(
+            select(literal(1))
+            .where(Consent.person_id == person_id, Consent.recipient_id == org_id)
+            .limit(1)
+        )
+        return "purpose_not_consented" if has_any else "no_consent"
+    in_force = [
+        r
+        for r in rows
+        if r.given_at <= at
+        and (r.ended_at is None or r.ended_at > at)
+        and (r.expires_at is None or r.expires_at > at)
+    ]
+    if in_force:
+        return "categories_not_covered"
+    started = [r for r in rows if r.given_at <= at]
+    if not started:
+        return "not_yet_valid"
+    latest = started[0]
+    if (
+        latest.expires_at is not None
+        and latest.expires_at <= at
+        and (latest.ended_at is None or latest.ended_at > latest.expires_at)
+    ):
+        return "expired"
+    return "withdrawn"
+
+
+def record(
+    session: Session,
+    pseudonym_key: bytes,
+    decision: Decision,
+    *,
+    refs: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Write the decision to the ledger in the caller's transaction; returns it recorded."""
+    if not is_genuine(decision):
+        raise ConsentRequired("only the policy decision point issues decisions")
+    entry_refs: dict[str, Any] = {"reason": decision.reason}
+    if decision.consent_ids:
+        entry_refs["consents"] = [str(c) for c in decision.consent_ids]
+    if refs:
+        entry_refs.update(refs)
+    entry = Entry(
+        kind="access.allowed" if decision.allow else "access.denied",
+        org=decision.organization_slug,
+        actor=decision.actor,
+        time=decision.at,
+        purpose=decision.purpose,
+        categories=decision.categories,
+        subject={"pseudonym": b64(pseudonym(pseudonym_key, decision.person_id))},
+        refs=entry_refs,
+    )
+    (appended,) = ledger.append(session, [entry])
+    return replace(decision, ledger_index=appended.index)
+
+
+def decide(
+    session: Session,
+    pseudonym_key: bytes,
+    reader: Reader,
+    person_id: uuid.UUID,
+    purpose: str,
+    categories: Sequence[str],
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> Decision:
+    """Decide and record: the single form every caller outside the vault uses."""
+    decision = evaluate(session, reader, person_id, purpose, categories, actor=actor, at=at)
+    return record(session, pseudonym_key, decision)
+
+
+# --- batches ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDecision:
+    """The outcome for a set of persons: who may be read, under which consent."""
+
+    organization_slug: str
+    purpose: str
+    categories: tuple[str, ...]
+    at: datetime
+    #: person id → the covering consent's id
+    allowed: dict[uuid.UUID, uuid.UUID]
+    denied: frozenset[uuid.UUID]
+    ledger_indexes: tuple[int, ...] = ()
+
+    @property
+    def decisions(self) -> int:
+        return len(self.allowed) + len(self.denied)
+
+
+#: batches up to this many persons filter in SQL; larger ones filter the scan's rows
+_IN_LIST = 500
+
+
+def _batch_query(
+    reader: Reader,
+    purpose_ids: Sequence[uuid.UUID],
+    cats: Sequence[str],
+    at: datetime,
+    few: set[uuid.UUID] | None,
+) -> Select[uuid.UUID, uuid.UUID]:
+    query = select(Consent.person_id, Consent.id).where(
+        Consent.recipient_id == reader.id, *_covering(purpose_ids, cats, at)
+    )
+    if few is not None:
+        query = query.where(Consent.person_id.in_(few))
+    return query
+
+
+def decide_many(
+    session: Session,
+    pseudonym_key: bytes,
+    reader: Reader,
+    purpose: str,
+    categories: Sequence[str],
+    *,
+    actor: str,
+    person_ids: Iterable[uuid.UUID] | None = None,
+    at: datetime | None = None,
+    record_entries: bool = True,
+) -> BatchDecision:
+    """Decide for many persons in one statement; ``person_ids=None`` means every person
+    whose consent covers the read (an audience).  Records one ledger entry per outcome
+    that commits to the set of persons (``record_entries=False`` only for a dry count
+    that reads no data)."""
+    at = at or utcnow()
+    cats = tuple(sorted(set(categories)))
+    purpose_ids = _purpose_ids(session, reader.id, purpose)
+    wanted: set[uuid.UUID] | None = None if person_ids is None else set(person_ids)
+    allowed: dict[uuid.UUID, uuid.UUID] = {}
+    with collector_paused():
+        if purpose_ids and cats and (wanted is None or wanted):
+            few = wanted if wanted is not None and len(wanted) <= _IN_LIST else None
+            query = _batch_query(reader, purpose_ids, cats, at, few)
+            rows = session.execute(query).all()
+            allowed = dict(rows) if wanted is None else {p: c for p, c in rows if p in wanted}
+        denied = frozenset() if wanted is None else frozenset(wanted - allowed.keys())
+        batch = BatchDecision(
+            organization_slug=reader.slug,
+            purpose=purpose,
+            categories=cats,
+            at=at,
+            allowed=allowed,
+            denied=denied,
+        )
+        if not record_entries:
+            return batch
+        return _record_batch(session, pseudonym_key, batch, actor)
+
+
+def _record_batch(
+    session: Session, pseudonym_key: bytes, batch: BatchDecision, actor: str
+) -> BatchDecision:
+    entries: list[Entry] = []
+    for kind, persons in (
+        ("access.allowed", batch.allowed.keys()),
+        ("access.denied", batch.denied),
+    ):
+        if not persons:
+            continue
+        entries.append(
+            Entry(
+                kind=kind,
+                org=batch.organization_slug,
+                actor=actor,
+                time=batch.at,
+                purpose=batch.purpose,
+                categories=batch.categories,
+                refs={
+                    "bulk": True,
+                    "reason": "consent_covers" if kind == "access.allowed" else "denied",
+                },
+                members=tuple(pseudonym(pseudonym_key, p) for p in persons),
+            )
+        )
+    appended = ledger.append(session, entries)
+    return replace(batch, ledger_indexes=tuple(a.index for a in appended))
+
+
+__all__ = [
+    "REASONS",
+    "BatchDecision",
+    "Decision",
+    "Reader",
+    "decide",
+    "decide_many",
+    "evaluate",
+    "is_genuine",
+    "record",
+    "require_recorded",
+]

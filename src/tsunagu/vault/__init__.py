@@ -1,0 +1,1 @@
+"""The vault: personal records held on the person's behalf, encrypted per person."""
