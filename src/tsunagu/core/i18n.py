@@ -1,7 +1,8 @@
 """Translations (gettext catalogues read with Babel) and the choice of a request's language.
 
 Source strings are English; ``src/tsunagu/locale/<lang>/LC_MESSAGES/messages.po`` holds
-the catalogue of each supported language.  The ``.po`` files are compiled in memory the
+the catalogue of each supported language, and every other ``.po`` file beside it (one per
+domain: ``consent.po``, ``vault.po``) is merged in.  The files are compiled in memory the
 first time a language is used, so there is no build step: edit a ``.po`` file, restart.
 
 A request's language is, in order: the signed-in user's own setting, the ``lang`` cookie
@@ -36,9 +37,18 @@ def catalogue_path(locale: str) -> Path:
 
 
 def read_catalogue(locale: str) -> Catalog:
-    """The parsed ``.po`` catalogue of ``locale``."""
+    """The catalogue of ``locale``: ``messages.po`` merged with every other ``.po`` file
+    beside it (one per domain, e.g. ``consent.po``), so domains keep their own strings."""
     with catalogue_path(locale).open("rb") as fh:
-        return read_po(fh, locale=locale, domain=DOMAIN)
+        catalogue = read_po(fh, locale=locale, domain=DOMAIN)
+    for extra in sorted(catalogue_path(locale).parent.glob("*.po")):
+        if extra.name == f"{DOMAIN}.po":
+            continue
+        with extra.open("rb") as fh:
+            for message in read_po(fh, locale=locale, domain=DOMAIN):
+                if message.id and message.id not in catalogue:
+                    catalogue[message.id] = message
+    return catalogue
 
 
 @lru_cache(maxsize=len(SUPPORTED_LOCALES))
