@@ -41,6 +41,7 @@ from tsunagu.core.settings import get_settings
 from tsunagu.identity.cli import apikey_app, open_database, org_app, user_app
 from tsunagu.identity.import_cli import person_app
 from tsunagu.ledger.cli import ledger_app, witness_app
+from tsunagu.vault.cli import consent_app, vault_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -57,6 +58,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(person_app, name="person")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
+app.add_typer(vault_app, name="vault")
+app.add_typer(consent_app, name="consent")
 
 _stderr = Console(stderr=True)
 

@@ -120,9 +120,7 @@ def list_purposes(session: Session, organization_id: uuid.UUID | None) -> list[P
 def purpose_codes(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Purpose.id, Purpose.code).where(Purpose.id.in_(ids))).all()
-    )
+    return dict(session.execute(select(Purpose.id, Purpose.code).where(Purpose.id.in_(ids))).all())
 
 
 def resolve_purpose(session: Session, organization_id: uuid.UUID, code: str) -> Purpose:

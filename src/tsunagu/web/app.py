@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import tsunagu
+from tsunagu.consent import endpoints as consent_endpoints
 from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
 from tsunagu.core.logging import configure_logging
@@ -22,6 +23,10 @@ from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
 from tsunagu.identity.api_key_auth import ApiKeyCache
+from tsunagu.vault import endpoints as vault_endpoints
+from tsunagu.vault import import_endpoints as vault_import_endpoints
+from tsunagu.vault import portal_pages as vault_portal_pages
+from tsunagu.vault import staff_pages as vault_staff_pages
 from tsunagu.web import ledger_api, ledger_pages
 from tsunagu.web.assets import static_files
 from tsunagu.web.handlers import install_exception_handlers, render_app_error
@@ -97,7 +102,12 @@ def create_app(
     app.include_router(identity_endpoints.router, prefix="/api/v1")
     app.include_router(identity_import_endpoints.router, prefix="/api/v1")
     app.include_router(ledger_api.router, prefix="/api/v1")
+    app.include_router(consent_endpoints.router, prefix="/api/v1")
+    app.include_router(vault_endpoints.router, prefix="/api/v1")
+    app.include_router(vault_import_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
+    app.include_router(vault_portal_pages.router)
+    app.include_router(vault_staff_pages.router)
     app.mount("/static", static_files(), name="static")
     return app

@@ -1,0 +1,7 @@
+"""(being written) vault/portal_pages — see docs/consent-vault-plan.md."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
