@@ -1,0 +1,1 @@
+"""Specification tests of the vault's rules: crypto-shredding and structural enforcement."""
