@@ -415,7 +415,7 @@ def _sealed_rows(
                 )
             )
         )
-    return [(r, v) for r, v in session.execute(query).tuples()]
+    return [(r, v) for r, v in session.execute(query).all()]
 
 
 def _slugs(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
