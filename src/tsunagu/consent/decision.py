@@ -229,7 +229,7 @@ def _denial_reason(
     if (
         latest.expires_at is not None
         and latest.expires_at <= at
-        and (latest.ended_at is None or latest.ended_at > latest.expires_at)
+        and (latest.ended_at is None or latest.ended_at >= latest.expires_at)
     ):
         return "expired"
     return "withdrawn"
