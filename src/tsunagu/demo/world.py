@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from tsunagu.core.settings import Settings, get_settings
+from tsunagu.demo.consents import consents_step, records_step
 from tsunagu.demo.ledger import ensure_demo_ledger_for
 from tsunagu.demo.organizations import ORGANIZATIONS, ensure_organizations
 from tsunagu.demo.persons import (
@@ -98,6 +99,8 @@ STEPS: list[Step] = [
     persons_step,
     portal_persons_step,
     ledger_step,
+    records_step,
+    consents_step,
 ]
 
 

@@ -70,7 +70,7 @@ def _media_type(request: Request) -> tuple[str, str | None]:
     return parts[0].lower(), charset
 
 
-async def _read_csv(request: Request) -> tuple[bytes, str | None]:
+async def read_csv(request: Request) -> tuple[bytes, str | None]:
     media_type, charset = _media_type(request)
     if media_type == "multipart/form-data":
         async with request.form() as form:
@@ -90,7 +90,7 @@ async def _read_csv(request: Request) -> tuple[bytes, str | None]:
     return await request.body(), charset
 
 
-_CSV_BODY: dict[str, Any] = {
+CSV_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -110,7 +110,7 @@ _CSV_BODY: dict[str, Any] = {
 @router.post(
     "/users/import",
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=_CSV_BODY,
+    openapi_extra=CSV_BODY,
     responses={413: {"description": "file too large"}, 422: {"description": "row errors"}},
 )
 async def import_users(
@@ -122,7 +122,7 @@ async def import_users(
     ] = None,
 ) -> ImportOut:
     """Add staff to the organization from a CSV: every row, or none."""
-    data, charset = await _read_csv(request)
+    data, charset = await read_csv(request)
     settings: Settings = request.app.state.settings
     organization = await run_in_threadpool(get_organization, db, actor.org_id)
     result = await run_in_threadpool(

@@ -18,9 +18,6 @@ from tests.e2e.consent_api.conftest import (
 )
 from tsunagu.ledger.service import tree_size
 
-# vault.service._sealed_rows still calls Result.tuples(), deprecated in SQLAlchemy 2.1
-# (to drop once it iterates the result directly)
-
 
 class TestRegisterPerson:
     def test_answers_201_with_the_id(self, client: TestClient, acme: Org) -> None:

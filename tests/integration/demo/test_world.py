@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tsunagu.consent.models import Guardianship
 from tsunagu.core.settings import Settings
 from tsunagu.demo import DEMO_PASSWORD, PORTAL_PERSONS, build_world
 from tsunagu.demo.organizations import ORGANIZATIONS
@@ -42,7 +43,9 @@ class TestBuildWorld:
     ) -> None:
         summary = build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
 
-        assert counts(db)["persons"] == PERSONS + len(PORTAL_PERSONS)
+        # every minor of the demo is a person of its own, with exactly one guardian
+        minors = db.scalar(select(func.count()).select_from(Guardianship)) or 0
+        assert counts(db)["persons"] == PERSONS + len(PORTAL_PERSONS) + minors
         assert {r.name: r.created for r in summary.reports}["persons"] == PERSONS
         first = next(generate_persons(1, SEED))
         stored = db.get(Person, first.id)

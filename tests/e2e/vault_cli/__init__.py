@@ -1,0 +1,1 @@
+"""Tests of the vault's record import and commands."""
