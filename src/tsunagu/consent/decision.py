@@ -20,13 +20,15 @@ issued and recorded by this module (``require_recorded``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, exists, literal, or_, select
+from sqlalchemy import exists, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from tsunagu.consent.errors import ConsentRequired
 from tsunagu.consent.models import Consent, ConsentCategory, Purpose
@@ -34,7 +36,7 @@ from tsunagu.consent.vocabulary import ancestors_or_self
 from tsunagu.core.bulk import collector_paused
 from tsunagu.core.clock import utcnow
 from tsunagu.ledger import service as ledger
-from tsunagu.ledger.entry import Entry, b64, pseudonym
+from tsunagu.ledger.entry import Entry, b64, pseudonym, pseudonym_of_bytes
 
 #: why a read was allowed or denied (stable codes, shown to people translated)
 REASONS = {
@@ -281,9 +283,13 @@ def decide(
 
 
 # --- batches ---------------------------------------------------------------------------
+#
+# A batch handles persons as raw 16-byte ids end to end (the rows come back without being
+# turned into UUID objects, pseudonyms are computed from the bytes): at a million persons,
+# object construction would cost more than the query.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BatchDecision:
     """The outcome for a set of persons: who may be read, under which consent."""
 
@@ -291,33 +297,36 @@ class BatchDecision:
     purpose: str
     categories: tuple[str, ...]
     at: datetime
-    #: person id → the covering consent's id
-    allowed: dict[uuid.UUID, uuid.UUID]
-    denied: frozenset[uuid.UUID]
+    #: person id (16 bytes) → the covering consent's id (16 bytes)
+    allowed_raw: dict[bytes, bytes]
+    denied_raw: frozenset[bytes]
     ledger_indexes: tuple[int, ...] = ()
 
     @property
     def decisions(self) -> int:
-        return len(self.allowed) + len(self.denied)
+        return len(self.allowed_raw) + len(self.denied_raw)
+
+    @cached_property
+    def allowed(self) -> dict[uuid.UUID, uuid.UUID]:
+        """Person id → covering consent id (as UUIDs; built on first use)."""
+        return {uuid.UUID(bytes=p): uuid.UUID(bytes=c) for p, c in self.allowed_raw.items()}
+
+    @cached_property
+    def denied(self) -> frozenset[uuid.UUID]:
+        return frozenset(uuid.UUID(bytes=p) for p in self.denied_raw)
 
 
 #: batches up to this many persons filter in SQL; larger ones filter the scan's rows
 _IN_LIST = 500
 
 
-def _batch_query(
-    reader: Reader,
-    purpose_ids: Sequence[uuid.UUID],
-    cats: Sequence[str],
-    at: datetime,
-    few: set[uuid.UUID] | None,
-) -> Select[uuid.UUID, uuid.UUID]:
-    query = select(Consent.person_id, Consent.id).where(
-        Consent.recipient_id == reader.id, *_covering(purpose_ids, cats, at)
+def _raw_reader(session: Session) -> Callable[[Any], bytes]:
+    """How a raw id value of this database becomes 16 bytes (SQLite: 32 hex characters)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return bytes.fromhex
+    return lambda value: (
+        value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).bytes
     )
-    if few is not None:
-        query = query.where(Consent.person_id.in_(few))
-    return query
 
 
 def decide_many(
@@ -339,22 +348,28 @@ def decide_many(
     at = at or utcnow()
     cats = tuple(sorted(set(categories)))
     purpose_ids = _purpose_ids(session, reader.id, purpose)
-    wanted: set[uuid.UUID] | None = None if person_ids is None else set(person_ids)
-    allowed: dict[uuid.UUID, uuid.UUID] = {}
+    wanted = None if person_ids is None else {p.bytes for p in person_ids}
+    allowed: dict[bytes, bytes] = {}
     with collector_paused():
         if purpose_ids and cats and (wanted is None or wanted):
-            few = wanted if wanted is not None and len(wanted) <= _IN_LIST else None
-            query = _batch_query(reader, purpose_ids, cats, at, few)
+            query = select(
+                type_coerce(Consent.person_id, NullType()), type_coerce(Consent.id, NullType())
+            ).where(Consent.recipient_id == reader.id, *_covering(purpose_ids, cats, at))
+            if wanted is not None and len(wanted) <= _IN_LIST:
+                query = query.where(Consent.person_id.in_([uuid.UUID(bytes=p) for p in wanted]))
+            raw = _raw_reader(session)
             rows = session.execute(query).all()
-            allowed = dict(rows) if wanted is None else {p: c for p, c in rows if p in wanted}
+            allowed = {raw(p): raw(c) for p, c in rows}
+            if wanted is not None:
+                allowed = {p: c for p, c in allowed.items() if p in wanted}
         denied = frozenset() if wanted is None else frozenset(wanted - allowed.keys())
         batch = BatchDecision(
             organization_slug=reader.slug,
             purpose=purpose,
             categories=cats,
             at=at,
-            allowed=allowed,
-            denied=denied,
+            allowed_raw=allowed,
+            denied_raw=denied,
         )
         if not record_entries:
             return batch
@@ -365,11 +380,13 @@ def _record_batch(
     session: Session, pseudonym_key: bytes, batch: BatchDecision, actor: str
 ) -> BatchDecision:
     entries: list[Entry] = []
-    for kind, persons in (
-        ("access.allowed", batch.allowed.keys()),
-        ("access.denied", batch.denied),
-    ):
-        if not persons:
+    outcomes: tuple[tuple[str, Iterable[bytes]], ...] = (
+        ("access.allowed", batch.allowed_raw.keys()),
+        ("access.denied", batch.denied_raw),
+    )
+    for kind, persons in outcomes:
+        members = tuple(pseudonym_of_bytes(pseudonym_key, p) for p in persons)
+        if not members:
             continue
         entries.append(
             Entry(
@@ -383,7 +400,7 @@ def _record_batch(
                     "bulk": True,
                     "reason": "consent_covers" if kind == "access.allowed" else "denied",
                 },
-                members=tuple(pseudonym(pseudonym_key, p) for p in persons),
+                members=members,
             )
         )
     appended = ledger.append(session, entries)

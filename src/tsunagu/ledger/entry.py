@@ -24,7 +24,6 @@ can be shown an inclusion proof of their own pseudonym in it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import uuid
@@ -79,9 +78,17 @@ class EntryError(ValueError):
     """An entry that must not be recorded (unknown kind, personal data in clear …)."""
 
 
+_PSEUDONYM_CONTEXT = b"tsunagu/person/v1\n"
+
+
 def pseudonym(ledger_key: bytes, person_id: uuid.UUID) -> bytes:
     """The keyed pseudonym of a person in the ledger (HMAC-SHA-256)."""
-    return hmac.new(ledger_key, b"tsunagu/person/v1\n" + person_id.bytes, hashlib.sha256).digest()
+    return pseudonym_of_bytes(ledger_key, person_id.bytes)
+
+
+def pseudonym_of_bytes(ledger_key: bytes, person_id: bytes) -> bytes:
+    """``pseudonym`` of a person id given as its 16 bytes (the bulk path: no UUID objects)."""
+    return hmac.digest(ledger_key, _PSEUDONYM_CONTEXT + person_id, "sha256")
 
 
 def b64(data: bytes) -> str:

@@ -81,15 +81,31 @@ class LedgerNode(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
-class LedgerSubject(Base):
-    """A member (pseudonym) of a bulk entry's set of persons, for the portal to find it."""
+class LedgerSubjectSet(Base):
+    """The persons of a bulk entry: their sorted 32-byte pseudonyms, concatenated.
 
-    __tablename__ = "ledger_subjects"
+    One row per bulk entry (a set of a million persons is one 32 MB value, not a million
+    rows); the portal loads it to give a person the inclusion proof of their pseudonym."""
+
+    __tablename__ = "ledger_subject_sets"
 
     seq: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("ledger_entries.seq"), primary_key=True, autoincrement=False
     )
-    pseudonym: Mapped[str] = mapped_column(String(44), primary_key=True, index=True)
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerSubjectKey(Base):
+    """Which bulk entries a person is in: ``lookup_key(pseudonym)`` → entry.
+
+    Two 8-byte integers per member, clustered by key (no row id on SQLite), so finding a
+    person's bulk entries is one index range and appending a million members is cheap."""
+
+    __tablename__ = "ledger_subject_keys"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class LedgerCheckpoint(Base):

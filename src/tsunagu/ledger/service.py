@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.bulk import collector_paused
 from tsunagu.core.clock import utcnow
 from tsunagu.ledger import merkle
-from tsunagu.ledger.entry import Entry, b64, format_time
+from tsunagu.ledger.entry import Entry, format_time
 from tsunagu.ledger.errors import (
     CheckpointNotFound,
     CosignatureRejected,
@@ -39,7 +39,8 @@ from tsunagu.ledger.models import (
     LedgerCosignature,
     LedgerEntry,
     LedgerState,
-    LedgerSubject,
+    LedgerSubjectKey,
+    LedgerSubjectSet,
     LedgerWitness,
     lookup_key,
     node_key,
@@ -110,7 +111,8 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
     stack: list[bytes] = [known[key] for key in edge_keys]
     entry_rows: list[tuple[object, ...]] = []
     node_rows: list[tuple[object, ...]] = []
-    subject_rows: list[tuple[object, ...]] = []
+    set_rows: list[tuple[object, ...]] = []
+    key_rows: list[tuple[int, int]] = []
     out: list[Appended] = []
     sha256 = hashlib.sha256
     seq = start
@@ -132,7 +134,9 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
             )
         )
         if entry.members:
-            subject_rows.extend((seq, b64(m)) for m in set(entry.members))
+            members = sorted(set(entry.members))
+            set_rows.append((seq, b"".join(members)))
+            key_rows.extend((lookup_key(m), seq) for m in members)
         out.append(Appended(seq, h))
         # a new leaf closes one perfect subtree per trailing 1 bit of its index
         stack.append(h)
@@ -147,7 +151,9 @@ def append_encoded(session: Session, encoded: Sequence[tuple[Entry, bytes]]) -> 
         seq += 1
     _insert_many(session, "ledger_entries", _ENTRY_COLUMNS, entry_rows)
     _insert_many(session, "ledger_nodes", ("key", "hash"), node_rows)
-    _insert_many(session, "ledger_subjects", ("seq", "pseudonym"), subject_rows)
+    _insert_many(session, "ledger_subject_sets", ("seq", "members"), set_rows)
+    key_rows.sort()  # appends in key order to the clustered index
+    _insert_many(session, "ledger_subject_keys", ("key", "seq"), key_rows)
     return out
 
 
@@ -164,7 +170,7 @@ _ENTRY_COLUMNS = (
 
 
 def _insert_many(
-    session: Session, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
 ) -> None:
     """One DB-API executemany: the ledger's hot path skips SQLAlchemy's per-row work."""
     if not rows:
@@ -290,7 +296,9 @@ def entries_about(
         LedgerEntry.subject_key == lookup_key(pseudonym_b64.encode()),
         LedgerEntry.subject == pseudonym_b64,
     )
-    bulk = select(LedgerSubject.seq).where(LedgerSubject.pseudonym == pseudonym_b64)
+    bulk = select(LedgerSubjectKey.seq).where(
+        LedgerSubjectKey.key == lookup_key(base64.b64decode(pseudonym_b64))
+    )
     rows = session.execute(
         select(LedgerEntry.seq, LedgerEntry.leaf_input)
         .where(or_(LedgerEntry.seq.in_(direct), LedgerEntry.seq.in_(bulk)))
@@ -301,8 +309,10 @@ def entries_about(
 
 
 def subject_set_members(session: Session, seq: int) -> list[bytes]:
-    rows = session.scalars(select(LedgerSubject.pseudonym).where(LedgerSubject.seq == seq))
-    return sorted(base64.b64decode(p) for p in rows)
+    """The sorted pseudonyms of a bulk entry's set of persons (empty for other entries)."""
+    blob = session.scalar(select(LedgerSubjectSet.members).where(LedgerSubjectSet.seq == seq))
+    data = bytes(blob or b"")
+    return [data[i : i + 32] for i in range(0, len(data), 32)]
 
 
 # --- checkpoints -----------------------------------------------------------------------

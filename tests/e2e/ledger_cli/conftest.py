@@ -71,7 +71,12 @@ def append_and_publish(engine: Engine, count: int) -> None:
 def tamper(home: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
     """Drop the append-only triggers and run ``statements`` on the raw SQLite file."""
     with sqlite3.connect(home / "tsunagu.db") as raw:
-        for table in ("ledger_entries", "ledger_nodes", "ledger_subjects"):
+        for table in (
+            "ledger_entries",
+            "ledger_nodes",
+            "ledger_subject_sets",
+            "ledger_subject_keys",
+        ):
             for action in ("update", "delete"):
                 raw.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
         for sql, params in statements:
