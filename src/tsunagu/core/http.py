@@ -2,6 +2,8 @@
 
 - ``db_session``: the per-request session — commits when the endpoint succeeds, rolls
   back when it raises (services only flush);
+- ``writing_session``: the same, always on the writing factory — for reads that must leave
+  a durable trace (a vault read writes its ledger entry even on GET);
 - ``problem_response``: RFC 9457 ``application/problem+json`` bodies
   (``type``, ``title``, ``status``, ``detail``, ``code``, plus ``errors`` and ``request_id``).
 """
@@ -36,6 +38,21 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     if request.method in READ_METHODS:
         factory = getattr(state, "read_session_factory", factory)
     session: Session = factory()
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_rollback_and_close, session)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_commit_and_close, session)
+    else:
+        session.close()
+
+
+async def writing_session(request: Request) -> AsyncIterator[Session]:
+    """A unit of work on the writing factory whatever the method: commits when the
+    endpoint succeeds (before the answer leaves), rolls back when it raises."""
+    session: Session = request.app.state.session_factory()
     try:
         yield session
     except BaseException:

@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from tsunagu.core.http import writing_session
 from tsunagu.vault.service import Vault
 
 
@@ -33,38 +32,6 @@ def vault_of(request: Request) -> Vault:
 VaultDep = Annotated[Vault, Depends(vault_of)]
 
 
-def _commit_and_close(session: Session) -> None:
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+RecordingSession = Annotated[Session, Depends(writing_session, scope="function")]
 
-
-def _rollback_and_close(session: Session) -> None:
-    try:
-        session.rollback()
-    finally:
-        session.close()
-
-
-async def recording_session(request: Request) -> AsyncIterator[Session]:
-    """Commits when the endpoint succeeds (before the answer leaves), rolls back when it
-    raises — whatever the method."""
-    session: Session = request.app.state.session_factory()
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_rollback_and_close, session)
-        raise
-    if session.in_transaction():
-        await run_in_threadpool(_commit_and_close, session)
-    else:
-        session.close()
-
-
-RecordingSession = Annotated[Session, Depends(recording_session, scope="function")]
-
-__all__ = ["RecordingSession", "VaultDep", "recording_session", "vault_of"]
+__all__ = ["RecordingSession", "VaultDep", "vault_of"]

@@ -9,20 +9,16 @@ go to ``artifacts/screenshots/<test>-<step>.png`` (git-ignored).
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.support.live import serving
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 from tsunagu.identity import service
-from tsunagu.web.app import create_app
 
 PASSWORD = "browser-test-password-2026"
 
@@ -33,12 +29,6 @@ class LiveServer:
     staff_email: str
     person_email: str
     password: str = PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _seed(settings: Settings) -> None:
@@ -75,33 +65,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     home = tmp_path_factory.mktemp("live-home")
     settings = Settings(home=home, secret_key="browser-test-secret-key", log_json=False)
     _seed(settings)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    try:
+    with serving(settings) as url:
         yield LiveServer(
-            url=f"http://127.0.0.1:{port}",
+            url=url,
             staff_email="suzuki@minato-city.example.jp",
             person_email="misaki@example.jp",
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def new_page(browser: Any, live_server: LiveServer, locale: str) -> Any:

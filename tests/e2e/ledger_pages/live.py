@@ -8,20 +8,16 @@ process; a second ``browser`` fixture in this folder would collide with it).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.e2e.browser.conftest import _free_port
+from tests.support.live import serving
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 from tsunagu.demo import DEMO_PASSWORD, PORTAL_PERSONS, build_world
-from tsunagu.web.app import create_app
 
 
 @dataclass(frozen=True)
@@ -43,35 +39,13 @@ def serve_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerServe
     with unit_of_work(make_session_factory(engine)) as db:
         summary = build_world(db, person_count=400, settings=settings)
     engine.dispose()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="ledger-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    try:
+    with serving(settings, "ledger-live-server") as url:
         yield LedgerServer(
-            url=f"http://127.0.0.1:{port}",
+            url=url,
             settings=settings,
             staff_emails=(summary.staff[0].email, summary.staff[1].email),
             person_emails=tuple(p.email for p in PORTAL_PERSONS),
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def page_opener(browser: Any, ledger_server: LedgerServer) -> Iterator[Any]:

@@ -8,22 +8,19 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.e2e.browser.conftest import _free_port
 from tests.e2e.conftest import Screenshots
 from tests.e2e.portal.conftest import seed_person
 from tests.support.factories import DEFAULT_PASSWORD
+from tests.support.live import serving
 from tsunagu.consent import decision as pdp
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
@@ -31,7 +28,6 @@ from tsunagu.identity import service as identity
 from tsunagu.identity.models import Organization, Person
 from tsunagu.vault import service as vault_service
 from tsunagu.vault.service import Vault
-from tsunagu.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -96,30 +92,10 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalSe
             db, slug="minato-clinic", name="みなと診療所", kind="hospital"
         )
         ids = (shop.id, clinic.id)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="portal-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
     try:
-        yield PortalServer(f"http://127.0.0.1:{port}", settings, factory, *ids)
+        with serving(settings, "portal-live-server") as url:
+            yield PortalServer(url, settings, factory, *ids)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

@@ -7,24 +7,20 @@ organization and admin, so the two languages never touch each other's data.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import _free_port
 from tests.e2e.conftest import Screenshots
 from tests.e2e.privacy_pages.world import build_privacy_world
+from tests.support.live import serving
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 from tsunagu.vault.service import Vault
-from tsunagu.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -95,30 +91,8 @@ def privacy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Privacy
             requests[lang] = str(world.request.id)
             password = world.password
     engine.dispose()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="privacy-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield PrivacyServer(f"http://127.0.0.1:{port}", emails, requests, password)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(settings, "privacy-live-server") as url:
+        yield PrivacyServer(url, emails, requests, password)
 
 
 @pytest.fixture
