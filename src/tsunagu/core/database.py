@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +41,53 @@ class Base(DeclarativeBase):
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+#: longest an SQLite writer waits for the process's writer gate before it falls back to
+#: SQLite's own busy handler (seconds; the busy timeout is the same)
+WRITER_GATE_TIMEOUT = 10.0
+
+
+class GatedConnection(sqlite3.Connection):
+    """A pysqlite connection that hands the process's writer gate back after its
+    transaction ends (COMMIT, ROLLBACK or close).
+
+    SQLite admits one writer at a time.  Without a gate, concurrent writers of one process
+    all start ``BEGIN IMMEDIATE`` and the losers wait in SQLite's busy handler, which
+    *sleeps* (1, 2, 5 … 100 ms) and re-polls: under load, writers spend their time asleep
+    while the lock is free, and throughput collapses.  With the gate they queue on a
+    ``threading.Lock`` and start the moment the previous writer committed.
+    """
+
+    gate: threading.Lock | None = None
+    holding: bool = False
+
+    def acquire_gate(self) -> None:
+        if self.gate is not None and not self.holding:
+            self.holding = self.gate.acquire(timeout=WRITER_GATE_TIMEOUT)
+
+    def release_gate(self) -> None:
+        if self.holding and self.gate is not None:
+            self.holding = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_gate()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN instead
     # (see ``_sqlite_begin``), as its documentation recommends.
@@ -61,8 +110,17 @@ def _sqlite_begin(conn: Any) -> None:
     # the write lock, and their rare writes are best-effort (see ``read_mostly``).
     if conn.get_execution_options().get("tsunagu_begin") == "DEFERRED":
         conn.exec_driver_sql("BEGIN")
-    else:
+        return
+    raw = conn.connection.dbapi_connection
+    gated = isinstance(raw, GatedConnection)
+    if gated:
+        raw.acquire_gate()
+    try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if gated:
+            raw.release_gate()
+        raise
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -75,8 +133,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # new one (and its pragmas)
         kwargs.setdefault("pool_size", 40)
         kwargs.setdefault("max_overflow", 10)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        gate = threading.Lock()  # one writer at a time in this process (GatedConnection)
+
+        def on_connect(dbapi_connection: Any, record: Any) -> None:
+            if isinstance(dbapi_connection, GatedConnection):
+                dbapi_connection.gate = gate
+            _sqlite_pragmas(dbapi_connection, record)
+
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "factory": GatedConnection},
+            **kwargs,
+        )
+        event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
