@@ -19,14 +19,17 @@ issued and recorded by this module (``require_recorded``).
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import exists, literal, or_, select, type_coerce
+from sqlalchemy import Select, bindparam, exists, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -122,9 +125,26 @@ def _covering(
     return clauses
 
 
-def _purpose_ids(session: Session, organization_id: uuid.UUID, code: str) -> list[uuid.UUID]:
-    """The purpose rows ``code`` can mean for this recipient: its own and the default."""
-    return list(
+#: resolved purpose codes are kept this long (purposes are only ever added; a stale entry
+#: can only make a decision deny, never allow)
+_PURPOSE_TTL = 60.0
+_purpose_cache: OrderedDict[tuple[uuid.UUID, str], tuple[float, tuple[uuid.UUID, ...]]] = (
+    OrderedDict()
+)
+_purpose_lock = threading.Lock()
+
+
+def purpose_ids(session: Session, organization_id: uuid.UUID, code: str) -> tuple[uuid.UUID, ...]:
+    """The purpose rows ``code`` can mean for this recipient: its own and the default
+    (empty for an unknown code).  Found ones are cached for a minute per process."""
+    key = (organization_id, code)
+    now = time.monotonic()
+    with _purpose_lock:
+        hit = _purpose_cache.get(key)
+        if hit is not None and hit[0] > now:
+            _purpose_cache.move_to_end(key)
+            return hit[1]
+    found = tuple(
         session.scalars(
             select(Purpose.id).where(
                 Purpose.code == code,
@@ -132,6 +152,36 @@ def _purpose_ids(session: Session, organization_id: uuid.UUID, code: str) -> lis
             )
         )
     )
+    if found:
+        with _purpose_lock:
+            _purpose_cache[key] = (now + _PURPOSE_TTL, found)
+            while len(_purpose_cache) > 4096:
+                _purpose_cache.popitem(last=False)
+    return found
+
+
+@lru_cache(maxsize=32)
+def _single_statement(categories: int) -> Select[uuid.UUID]:
+    """The covering query for one person, built once per number of categories (its
+    parameters: person ``p``, recipient ``r``, purposes ``u``, instant ``t``, ``a0`` …
+    the codes that cover each category read)."""
+    at = bindparam("t", type_=Consent.given_at.type)
+    clauses: list[Any] = [
+        Consent.person_id == bindparam("p"),
+        Consent.recipient_id == bindparam("r"),
+        Consent.purpose_id.in_(bindparam("u", expanding=True)),
+        Consent.given_at <= at,
+        or_(Consent.ended_at.is_(None), Consent.ended_at > at),
+        or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+    ]
+    for i in range(categories):
+        clauses.append(
+            exists().where(
+                ConsentCategory.consent_id == Consent.id,
+                ConsentCategory.category.in_(bindparam(f"a{i}", expanding=True)),
+            )
+        )
+    return select(Consent.id).where(*clauses).order_by(Consent.given_at.desc()).limit(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,25 +205,16 @@ def evaluate(
     """Decide without recording (the caller records with ``record``)."""
     at = at or utcnow()
     cats = tuple(sorted(set(categories)))
-    purpose_ids = _purpose_ids(session, reader.id, purpose)
+    purposes = purpose_ids(session, reader.id, purpose)
     covering: list[uuid.UUID] = []
-    if purpose_ids and cats:
-        covering = list(
-            session.scalars(
-                select(Consent.id)
-                .where(
-                    Consent.person_id == person_id,
-                    Consent.recipient_id == reader.id,
-                    *_covering(purpose_ids, cats, at),
-                )
-                .order_by(Consent.given_at.desc())
-                .limit(1)
-            )
-        )
+    if purposes and cats:
+        params: dict[str, Any] = {"p": person_id, "r": reader.id, "u": list(purposes), "t": at}
+        params.update({f"a{i}": list(ancestors_or_self(c)) for i, c in enumerate(cats)})
+        covering = list(session.scalars(_single_statement(len(cats)), params))
     reason = (
         "consent_covers"
         if covering
-        else _denial_reason(session, reader.id, person_id, purpose_ids, at)
+        else _denial_reason(session, reader.id, person_id, purposes, at)
     )
     return Decision(
         allow=bool(covering),
@@ -347,14 +388,14 @@ def decide_many(
     that reads no data)."""
     at = at or utcnow()
     cats = tuple(sorted(set(categories)))
-    purpose_ids = _purpose_ids(session, reader.id, purpose)
+    purposes = purpose_ids(session, reader.id, purpose)
     wanted = None if person_ids is None else {p.bytes for p in person_ids}
     allowed: dict[bytes, bytes] = {}
     with collector_paused():
-        if purpose_ids and cats and (wanted is None or wanted):
+        if purposes and cats and (wanted is None or wanted):
             query = select(
                 type_coerce(Consent.person_id, NullType()), type_coerce(Consent.id, NullType())
-            ).where(Consent.recipient_id == reader.id, *_covering(purpose_ids, cats, at))
+            ).where(Consent.recipient_id == reader.id, *_covering(purposes, cats, at))
             if wanted is not None and len(wanted) <= _IN_LIST:
                 query = query.where(Consent.person_id.in_([uuid.UUID(bytes=p) for p in wanted]))
             raw = _raw_reader(session)

@@ -36,11 +36,12 @@ their consent.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from tsunagu.consent import decision as pdp
@@ -108,15 +109,20 @@ def require_known_person(
     """404 unless the organization knows the person: its own reference or a consent that
     names it.  (Consent sits below the vault, so records alone do not count here; the
     vault's ``person_known_to`` says the same plus records the organization supplied.)"""
-    linked = exists().where(
-        PersonLink.organization_id == organization_id, PersonLink.person_id == person_id
-    )
-    consented = exists().where(
-        Consent.person_id == person_id,
-        or_(Consent.recipient_id == organization_id, Consent.recorded_by_id == organization_id),
-    )
-    if not session.scalar(select(linked | consented)):
+    if not session.scalar(_known_person_statement(), {"o": organization_id, "p": person_id}):
         raise PersonNotFound("no such person")
+
+
+@lru_cache(maxsize=1)
+def _known_person_statement() -> Any:
+    """Built once: the check runs on every decision."""
+    org = bindparam("o", type_=PersonLink.organization_id.type)
+    person = bindparam("p", type_=PersonLink.person_id.type)
+    linked = exists().where(PersonLink.organization_id == org, PersonLink.person_id == person)
+    consented = exists().where(
+        Consent.person_id == person, or_(Consent.recipient_id == org, Consent.recorded_by_id == org)
+    )
+    return select(linked | consented)
 
 
 def _consent_out(session: Session, consent: Consent) -> ConsentOut:
@@ -168,9 +174,15 @@ def _decision_out(decision: pdp.Decision) -> DecisionOut:
     )
 
 
+#: organization id → slug (a slug never changes): the hot path skips the lookup
+_slugs: dict[uuid.UUID, str] = {}
+
+
 def _reader(session: Session, actor: Actor) -> pdp.Reader:
-    org = identity_service.get_organization(session, actor.org_id)
-    return pdp.Reader(id=org.id, slug=org.slug)
+    slug = _slugs.get(actor.org_id)
+    if slug is None:
+        slug = _slugs[actor.org_id] = identity_service.get_organization(session, actor.org_id).slug
+    return pdp.Reader(id=actor.org_id, slug=slug)
 
 
 # --- consents --------------------------------------------------------------------------
@@ -272,7 +284,8 @@ def withdraw_consent(
 def decide(body: DecideIn, actor: ApiActor, db: DbSession, key: PseudonymKey) -> DecisionOut:
     reader = _reader(db, actor)
     cats = service.check_categories(db, body.categories)
-    service.resolve_purpose(db, reader.id, body.purpose)
+    if not pdp.purpose_ids(db, reader.id, body.purpose):
+        service.resolve_purpose(db, reader.id, body.purpose)  # raises UnknownPurpose
     require_known_person(db, reader.id, body.person)
     decision = pdp.decide(
         db, key, reader, body.person, body.purpose, cats, actor=service.actor_label(actor)

@@ -68,12 +68,20 @@ def category_map(session: Session) -> dict[str, DataCategory]:
     return {c.code: c for c in list_categories(session)}
 
 
+#: category codes known to exist (categories are only ever added): the hot paths check
+#: against this before asking the database
+_known_categories: set[str] = set()
+
+
 def check_categories(session: Session, codes: Sequence[str]) -> tuple[str, ...]:
     """The codes, sorted and unique, or ``UnknownCategory`` naming the unknown ones."""
     wanted = sorted(set(codes))
     if not wanted:
         raise InvalidInput("name at least one data category")
+    if _known_categories.issuperset(wanted):
+        return tuple(wanted)
     known = set(session.scalars(select(DataCategory.code).where(DataCategory.code.in_(wanted))))
+    _known_categories.update(known)
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise UnknownCategory(
