@@ -278,14 +278,10 @@ def _denial_reason(
     return "withdrawn"
 
 
-def record(
-    session: Session,
-    pseudonym_key: bytes,
-    decision: Decision,
-    *,
-    refs: Mapping[str, Any] | None = None,
-) -> Decision:
-    """Write the decision to the ledger in the caller's transaction; returns it recorded."""
+def entry_of(
+    pseudonym_key: bytes, decision: Decision, *, refs: Mapping[str, Any] | None = None
+) -> Entry:
+    """The ledger entry that records ``decision``."""
     if not is_genuine(decision):
         raise ConsentRequired("only the policy decision point issues decisions")
     entry_refs: dict[str, Any] = {"reason": decision.reason}
@@ -293,7 +289,7 @@ def record(
         entry_refs["consents"] = [str(c) for c in decision.consent_ids]
     if refs:
         entry_refs.update(refs)
-    entry = Entry(
+    return Entry(
         kind="access.allowed" if decision.allow else "access.denied",
         org=decision.organization_slug,
         actor=decision.actor,
@@ -303,6 +299,25 @@ def record(
         subject={"pseudonym": b64(pseudonym(pseudonym_key, decision.person_id))},
         refs=entry_refs,
     )
+
+
+def recorded(decision: Decision, ledger_index: int) -> Decision:
+    """``decision`` once its entry (``entry_of``) is committed at ``ledger_index`` — for
+    callers that append through the ledger's group appender."""
+    if not is_genuine(decision):
+        raise ConsentRequired("only the policy decision point issues decisions")
+    return replace(decision, ledger_index=ledger_index)
+
+
+def record(
+    session: Session,
+    pseudonym_key: bytes,
+    decision: Decision,
+    *,
+    refs: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Write the decision to the ledger in the caller's transaction; returns it recorded."""
+    entry = entry_of(pseudonym_key, decision, refs=refs)
     (appended,) = ledger.append(session, [entry])
     return replace(decision, ledger_index=appended.index)
 
@@ -455,8 +470,11 @@ __all__ = [
     "Reader",
     "decide",
     "decide_many",
+    "entry_of",
     "evaluate",
     "is_genuine",
+    "purpose_ids",
     "record",
+    "recorded",
     "require_recorded",
 ]

@@ -35,14 +35,16 @@ their consent.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import bindparam, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.consent import decision as pdp
 from tsunagu.consent import service
@@ -78,6 +80,7 @@ from tsunagu.identity.dependencies import (
 from tsunagu.identity.errors import PersonNotFound
 from tsunagu.identity.models import PersonLink
 from tsunagu.identity.service import Actor
+from tsunagu.ledger.group_commit import GroupAppender
 
 router = APIRouter(tags=["consent"])
 
@@ -281,16 +284,42 @@ def withdraw_consent(
 
 
 @router.post("/consent/decide", response_model=DecisionOut)
-def decide(body: DecideIn, actor: ApiActor, db: DbSession, key: PseudonymKey) -> DecisionOut:
+async def decide(
+    body: DecideIn, actor: ApiActor, request: Request, db: DbSession, key: PseudonymKey
+) -> DecisionOut:
+    """Decide in a read transaction; the decision's entry goes to the ledger's group
+    appender (one transaction for every decision of the last milliseconds) and the answer
+    leaves once it is committed.  Without a running appender (tests that bring their own
+    sessions) the entry is appended inline, in the request's transaction."""
+    appender: GroupAppender | None = getattr(request.app.state, "ledger_appender", None)
+    if appender is None or not appender.running:
+        decision = await run_in_threadpool(_decide_inline, db, body, actor, key)
+        return _decision_out(decision)
+    decision = await run_in_threadpool(
+        _evaluate_read, request.app.state.read_session_factory, body, actor
+    )
+    (appended,) = await asyncio.wrap_future(appender.submit([pdp.entry_of(key, decision)]))
+    return _decision_out(pdp.recorded(decision, appended.index))
+
+
+def _checked_decision(db: Session, body: DecideIn, actor: Actor) -> pdp.Decision:
     reader = _reader(db, actor)
     cats = service.check_categories(db, body.categories)
     if not pdp.purpose_ids(db, reader.id, body.purpose):
         service.resolve_purpose(db, reader.id, body.purpose)  # raises UnknownPurpose
     require_known_person(db, reader.id, body.person)
-    decision = pdp.decide(
-        db, key, reader, body.person, body.purpose, cats, actor=service.actor_label(actor)
+    return pdp.evaluate(
+        db, reader, body.person, body.purpose, cats, actor=service.actor_label(actor)
     )
-    return _decision_out(decision)
+
+
+def _decide_inline(db: Session, body: DecideIn, actor: Actor, key: bytes) -> pdp.Decision:
+    return pdp.record(db, key, _checked_decision(db, body, actor))
+
+
+def _evaluate_read(factory: sessionmaker[Session], body: DecideIn, actor: Actor) -> pdp.Decision:
+    with factory() as db:
+        return _checked_decision(db, body, actor)
 
 
 @router.post("/consent/decide-batch", response_model=BatchDecisionOut)

@@ -54,6 +54,7 @@ from tsunagu.identity.service import Actor
 from tsunagu.ledger import service, witnessing
 from tsunagu.ledger.entry import Entry, EntryError, b64
 from tsunagu.ledger.errors import CheckpointPending, ProofNotAvailable
+from tsunagu.ledger.group_commit import GroupAppender
 from tsunagu.ledger.models import LedgerCheckpoint
 from tsunagu.ledger.note import Signer
 from tsunagu.ledger.publisher import CheckpointPublisher
@@ -422,14 +423,21 @@ def get_status(db: DbSession, settings: AppSettings) -> LedgerStatusOut:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the checkpoint publisher while the server runs (when the app enables it)."""
+    """Run the checkpoint publisher and the group appender (decisions' entries) while the
+    server runs (when the app enables them: not in tests that bring their own sessions)."""
     publisher: CheckpointPublisher | None = None
+    appender: GroupAppender | None = None
     if getattr(app.state, "ledger_publisher_enabled", False):
         publisher = CheckpointPublisher(app.state.session_factory, log_signer(app.state.settings))
         publisher.start()
+        appender = GroupAppender(app.state.session_factory)
+        appender.start()
     app.state.ledger_publisher = publisher
+    app.state.ledger_appender = appender
     try:
         yield
     finally:
+        if appender is not None:
+            appender.stop()
         if publisher is not None:
             publisher.stop()
