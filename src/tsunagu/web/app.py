@@ -25,6 +25,7 @@ from tsunagu.identity import pages as identity_pages
 from tsunagu.identity.api_key_auth import ApiKeyCache
 from tsunagu.vault import endpoints as vault_endpoints
 from tsunagu.vault import import_endpoints as vault_import_endpoints
+from tsunagu.vault import portal_api as vault_portal_api
 from tsunagu.vault import portal_pages as vault_portal_pages
 from tsunagu.vault import staff_pages as vault_staff_pages
 from tsunagu.web import ledger_api, ledger_pages
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
     app.include_router(vault_portal_pages.router)
+    app.include_router(vault_portal_api.router)
     app.include_router(vault_staff_pages.router)
     app.mount("/static", static_files(), name="static")
     return app
