@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bench import http_get, import_throughput, ledger
+from bench import consent_decisions, consent_http, http_get, import_throughput, ledger
 from bench.machine import describe, write_result
 
 BENCHMARKS: dict[
@@ -29,6 +29,16 @@ BENCHMARKS: dict[
             "proof_samples": 200,
             "latency_seconds": 2.0,
         },
+    ),
+    "consent_decisions": (
+        consent_decisions.run,
+        consent_decisions.report,
+        {"persons": 20_000, "repeats": 1, "casbin_sample": 2_000},
+    ),
+    "consent_http": (
+        consent_http.run,
+        consent_http.report,
+        {"persons": 2_000, "seconds": 2, "rounds": 1, "warmup_s": 1},
     ),
 }
 
