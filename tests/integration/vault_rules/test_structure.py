@@ -70,6 +70,13 @@ class TestSourceTree:
         callers = {path for path, tree in _modules() if _calls(tree, "seal")}
         assert callers == {"vault/service.py"}
 
+    @pytest.mark.parametrize("door", ["subject_view", "export_archive", "erase_person"])
+    def test_the_persons_own_door_is_used_only_by_the_persons_adapters(self, door: str) -> None:
+        # the person's own access opens payloads without a decision: only the portal's
+        # pages and the person's API — both behind the person's own session — may call it
+        callers = {path for path, tree in _modules() if _calls(tree, door)}
+        assert callers <= {"vault/service.py", "vault/portal_pages.py", "vault/portal_api.py"}
+
     def test_crypto_defines_seal_and_open_sealed(self) -> None:
         crypto = dict(_modules())["vault/crypto.py"]
         assert _defines(crypto, "seal")
