@@ -76,6 +76,8 @@ ACTOR_LABELS = {
     "staff": gettext_noop("A staff member"),
     "api_key": gettext_noop("A system of the organization (API)"),
     "person": gettext_noop("You"),
+    "guardian": gettext_noop("Your guardian"),
+    "operator": gettext_noop("The operator of tsunagu"),
     "system": gettext_noop("tsunagu, automatically"),
     "witness": gettext_noop("A witness"),
 }
