@@ -1,7 +1,8 @@
 """The person's own pages of the portal (issue 5 §5), in Japanese and English.
 
 - ``/portal/data`` — "My data": every record any organization holds about the signed-in
-  person (``vault.service.subject_view``), grouped by organization, then category;
+  person (``vault.service.subject_view``), grouped by organization, then category; its
+  form posts to ``/portal/data/records`` to add a record about themself;
 - ``/portal/consents`` — their consents with withdraw / narrow (a new consent for the same
   recipient and purpose supersedes the old one), organizations' re-consent requests, and
   each receipt as ISO/IEC TS 27560 JSON or Kantara v1.1 (``…/receipts/{id}``).  A
@@ -158,8 +159,52 @@ def my_data(
         "erased": view.erased,
         "count": view.count,
         "lines": payload_lines,
+        "own_categories": _own_record_choices(db, locale),
+        "own_error": getattr(request.state, "own_record_error", None),
+        "done": request.query_params.get("done", ""),
     }
     return render_page(request, "vault/portal_data.html", context)
+
+
+# --- a record the person adds about themself ------------------------------------------
+
+OWN_RECORD = DATA + "/records"
+
+
+def _own_record_choices(db: Session, locale: str) -> list[tuple[str, str]]:
+    """The categories a person may file a record of their own under (code, label)."""
+    return [
+        (c.code, _label(locale, c.label_ja, c.label_en))
+        for c in consent_service.list_categories(db)
+    ]
+
+
+@router.post(OWN_RECORD, dependencies=[Depends(csrf_protect)])
+def add_own_record(
+    request: Request,
+    category: str = Form(default=""),
+    value: str = Form(default=""),
+    page: PersonPage = Depends(page_person),
+    db: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """The person adds a record about themself (source: the person); the form holds one
+    free-text value, stored as ``{"value": …}``.  On a refusal the data page is shown
+    again with the reason."""
+
+    def enter() -> None:
+        if not category or not value.strip():
+            raise InvalidInput("choose a category and write the value")
+        vault_service.enter_own_record(
+            db, _vault(request), page.person.id, category=category, payload={"value": value.strip()}
+        )
+
+    error = _attempt(db, enter)
+    if error is not None:
+        request.state.own_record_error = error.code
+        response = my_data(request, page, db)
+        response.status_code = error.status_code
+        return response
+    return redirect(DATA + "?done=added")
 
 
 # --- consents ------------------------------------------------------------------------
@@ -623,4 +668,4 @@ def file_request(
     return redirect(REQUESTS + "?done=filed")
 
 
-__all__ = ["CONSENTS", "DATA", "ERASE", "EXPORT", "REQUESTS", "router"]
+__all__ = ["CONSENTS", "DATA", "ERASE", "EXPORT", "OWN_RECORD", "REQUESTS", "router"]
