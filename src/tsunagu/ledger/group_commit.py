@@ -5,6 +5,9 @@ a request need not open a write transaction of its own.  It hands its entries to
 ``GroupAppender`` and waits; the appender's thread takes everything queued within a short
 window (``window`` seconds, at most ``max_batch`` entries), appends it in one transaction,
 commits, and only then completes each request's future with the indexes of its entries.
+With the default window of 0 the thread waits for nothing: it takes whatever is queued
+when it is free, so batches form by themselves while the previous one commits (a request
+on an idle server pays no delay; under load, one transaction carries many requests).
 The answer of a request therefore still follows the durable entry, as with an inline
 append, but a hundred requests cost one transaction and never contend for the database's
 write lock.
@@ -34,7 +37,7 @@ from tsunagu.ledger.entry import Entry
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WINDOW = 0.002
+DEFAULT_WINDOW = 0.0
 DEFAULT_MAX_BATCH = 2000
 
 
@@ -103,10 +106,11 @@ class GroupAppender:
             stopping = False
             while count < self.max_batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
                 try:
-                    job = self._queue.get(timeout=remaining)
+                    if remaining > 0:
+                        job = self._queue.get(timeout=remaining)
+                    else:
+                        job = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is None:
