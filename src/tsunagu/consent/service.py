@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -399,7 +399,7 @@ def receipt_facts(
         receipt_id=str(receipt_id),
         consent_id=str(consent.id),
         subject_pseudonym=b64(pseudonym(pseudonym_key, consent.person_id)),
-        given_by=consent.given_by,  # type: ignore[arg-type]
+        given_by=cast(receipts.GivenBy, consent.given_by),  # a CHECK constraint holds it
         controller=_party(recipient),
         recipient=_party(recipient),
         recorded_by=recorder,
@@ -422,16 +422,16 @@ def receipt_facts(
         notice=receipts.Notice(
             sha256=consent.notice_hash or hashlib.sha256(b"").hexdigest(),
             version=consent.notice_version or "1",
-            language=consent.notice_language or "ja",  # type: ignore[arg-type]
+            language=cast(receipts.Language, consent.notice_language or "ja"),
         ),
-        state=event,  # type: ignore[arg-type]
+        state=cast(receipts.ConsentState, event),
         event_time=event_time,
         given_at=consent.given_at,
         expires_at=consent.expires_at,
         supersedes=str(supersedes) if supersedes else None,
         superseded_by=str(consent.superseded_by_id) if consent.superseded_by_id else None,
         event_by=event_by,
-        language=consent.notice_language or "ja",  # type: ignore[arg-type]
+        language=cast(receipts.Language, consent.notice_language or "ja"),
     )
 
 
