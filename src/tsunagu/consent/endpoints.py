@@ -55,7 +55,6 @@ from tsunagu.consent.schemas import (
     ConsentCreate,
     ConsentCreated,
     ConsentDetail,
-    ConsentOut,
     ConsentPage,
     ConsentRequestCreate,
     ConsentRequestOut,
@@ -64,10 +63,9 @@ from tsunagu.consent.schemas import (
     DecisionOut,
     PurposeCreate,
     PurposeOut,
-    ReceiptSummary,
     WithdrawalOut,
 )
-from tsunagu.core.clock import utcnow
+from tsunagu.consent.views import consent_detail, consent_out
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.identity import service as identity_service
 from tsunagu.identity.dependencies import (
@@ -126,41 +124,6 @@ def _known_person_statement() -> Any:
         Consent.person_id == person, or_(Consent.recipient_id == org, Consent.recorded_by_id == org)
     )
     return select(linked | consented)
-
-
-def _consent_out(session: Session, consent: Consent) -> ConsentOut:
-    slugs = {
-        org_id: identity_service.get_organization(session, org_id).slug
-        for org_id in {consent.recipient_id, consent.recorded_by_id}
-        if org_id is not None
-    }
-    codes = service.purpose_codes(session, {consent.purpose_id})
-    return ConsentOut(
-        id=consent.id,
-        person=consent.person_id,
-        recipient=slugs[consent.recipient_id],
-        recorded_by=slugs.get(consent.recorded_by_id) if consent.recorded_by_id else None,
-        purpose=codes[consent.purpose_id],
-        categories=service.consent_categories(session, consent.id),
-        state=service.effective_state(consent, utcnow()),
-        given_by=consent.given_by,
-        method=consent.method,
-        given_at=consent.given_at,
-        expires_at=consent.expires_at,
-        ended_at=consent.ended_at,
-        superseded_by=consent.superseded_by_id,
-    )
-
-
-def _receipt_summary(row: ConsentReceipt) -> ReceiptSummary:
-    return ReceiptSummary(
-        id=row.id,
-        event=row.event,
-        actor=row.actor,
-        created_at=row.created_at,
-        ledger_index=row.ledger_index,
-        sha256=row.digest.hex(),
-    )
 
 
 def _decision_out(decision: pdp.Decision) -> DecisionOut:
@@ -236,7 +199,7 @@ def list_consents(
 ) -> ConsentPage:
     rows = service.consents_for_recipient(db, actor.org_id, limit=limit + 1, offset=offset)
     return ConsentPage(
-        items=[_consent_out(db, c) for c in rows[:limit]],
+        items=[consent_out(db, c) for c in rows[:limit]],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(rows) > limit else None,
@@ -246,10 +209,7 @@ def list_consents(
 @router.get("/consents/{consent_id}", response_model=ConsentDetail)
 def get_consent(consent_id: uuid.UUID, actor: ApiActor, db: DbSession) -> ConsentDetail:
     consent = service.access_consent(db, actor.org_id, consent_id)
-    return ConsentDetail(
-        **_consent_out(db, consent).model_dump(),
-        receipts=[_receipt_summary(r) for r in service.receipts_of(db, consent.id)],
-    )
+    return consent_detail(db, consent)
 
 
 @router.get("/consents/{consent_id}/receipts/{receipt_id}")
@@ -277,7 +237,7 @@ def withdraw_consent(
 ) -> WithdrawalOut:
     consent = service.access_consent(db, actor.org_id, consent_id)
     issued = service.withdraw_consent(db, key, consent, actor=service.actor_label(actor))
-    return WithdrawalOut(consent=_consent_out(db, issued.consent), receipt=issued.receipt)
+    return WithdrawalOut(consent=consent_out(db, issued.consent), receipt=issued.receipt)
 
 
 # --- the policy decision point ---------------------------------------------------------

@@ -46,6 +46,7 @@ from tsunagu.consent.models import (
 from tsunagu.consent.vocabulary import parent_of
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput
+from tsunagu.identity.errors import PersonNotFound
 from tsunagu.identity.models import Organization, Person
 from tsunagu.identity.service import Actor, get_organization, get_person
 from tsunagu.ledger import service as ledger
@@ -671,6 +672,23 @@ def is_guardian_of(
         )
         is not None
     )
+
+
+def acting_subject(
+    session: Session, person: Person, ward: str, today: date | None = None
+) -> Person:
+    """Whom a person acts for: themself (``ward`` empty) or a current ward, given by id
+    as text from a query string; anyone else is ``PersonNotFound``, exactly as an id that
+    does not exist."""
+    if not ward:
+        return person
+    try:
+        ward_id = uuid.UUID(ward)
+    except ValueError:
+        raise PersonNotFound("no such person") from None
+    if not is_guardian_of(session, person.id, ward_id, today or utcnow().date()):
+        raise PersonNotFound("no such person")
+    return get_person(session, ward_id)
 
 
 def wards_of(session: Session, guardian_id: uuid.UUID, today: date) -> list[Person]:

@@ -52,9 +52,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tsunagu.consent import service as consent_service
+from tsunagu.consent import views as consent_views
 from tsunagu.consent.errors import ConsentNotActive, ConsentNotFound, ConsentRequestNotFound
 from tsunagu.consent.models import Consent, ConsentRequest, Purpose
-from tsunagu.consent.schemas import ConsentDetail, ConsentRequestOut, ReceiptSummary
+from tsunagu.consent.schemas import ConsentDetail, ConsentRequestOut
 from tsunagu.core.clock import utcnow
 from tsunagu.core.crypto import constant_time_equal
 from tsunagu.core.errors import AppError, InvalidInput, NotAuthenticated, PermissionDenied
@@ -62,10 +63,9 @@ from tsunagu.core.http import db_session
 from tsunagu.core.templating import request_locale
 from tsunagu.identity.errors import PersonNotFound
 from tsunagu.identity.models import Organization, Person
-from tsunagu.identity.service import find_organization_by_slug, get_person
+from tsunagu.identity.service import find_organization_by_slug
 from tsunagu.identity.web_auth import PersonPage, find_web_session, page_person, settings_of
 from tsunagu.vault import service as vault_service
-from tsunagu.vault.models import SubjectRequest
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 logger = logging.getLogger(__name__)
@@ -127,19 +127,6 @@ def _vault(request: Request) -> vault_service.Vault:
     return vault_service.Vault.from_settings(settings_of(request))
 
 
-def _subject(db: Session, page: PersonPage, ward: str) -> Person:
-    """Whom a consent endpoint acts for: the person, or a current ward (else 404)."""
-    if not ward:
-        return page.person
-    try:
-        ward_id = uuid.UUID(ward)
-    except ValueError:
-        raise PersonNotFound("no such person") from None
-    if not consent_service.is_guardian_of(db, page.person.id, ward_id, utcnow().date()):
-        raise PersonNotFound("no such person")
-    return get_person(db, ward_id)
-
-
 def _subjects_consent(db: Session, page: PersonPage, subject: Person, consent_id: str) -> Consent:
     try:
         wanted = uuid.UUID(consent_id)
@@ -185,39 +172,6 @@ class RequestIn(StrictInput):
     detail: str = Field(default="", max_length=4000)
 
 
-def _consent_json(db: Session, consent: Consent) -> ConsentDetail:
-    slugs = vault_service.slugs_of(
-        db, {i for i in (consent.recipient_id, consent.recorded_by_id) if i is not None}
-    )
-    codes = consent_service.purpose_codes(db, {consent.purpose_id})
-    return ConsentDetail(
-        id=consent.id,
-        person=consent.person_id,
-        recipient=slugs[consent.recipient_id],
-        recorded_by=slugs.get(consent.recorded_by_id) if consent.recorded_by_id else None,
-        purpose=codes[consent.purpose_id],
-        categories=consent_service.consent_categories(db, consent.id),
-        state=consent_service.effective_state(consent, utcnow()),
-        given_by=consent.given_by,
-        method=consent.method,
-        given_at=consent.given_at,
-        expires_at=consent.expires_at,
-        ended_at=consent.ended_at,
-        superseded_by=consent.superseded_by_id,
-        receipts=[
-            ReceiptSummary(
-                id=r.id,
-                event=r.event,
-                actor=r.actor,
-                created_at=r.created_at,
-                ledger_index=r.ledger_index,
-                sha256=r.digest.hex(),
-            )
-            for r in consent_service.receipts_of(db, consent.id)
-        ],
-    )
-
-
 def _consent_request_json(db: Session, row: ConsentRequest) -> dict[str, Any]:
     out = ConsentRequestOut(
         id=row.id,
@@ -234,20 +188,6 @@ def _consent_request_json(db: Session, row: ConsentRequest) -> dict[str, Any]:
     out["organization"] = vault_service.slugs_of(db, {row.organization_id})[row.organization_id]
     out["notice_text"] = row.notice_text
     return out
-
-
-def _request_json(row: SubjectRequest, slugs: dict[uuid.UUID, str]) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "organization": slugs.get(row.organization_id),
-        "kind": row.kind,
-        "detail": row.detail,
-        "state": row.state,
-        "created_at": row.created_at.isoformat(),
-        "due_at": row.due_at.isoformat(),
-        "answered_at": row.answered_at.isoformat() if row.answered_at else None,
-        "answer": row.answer,
-    }
 
 
 # --- the session ---------------------------------------------------------------------
@@ -314,22 +254,25 @@ def _expire_due(db: Session, request: Request, person_id: uuid.UUID) -> None:
 
 @router.get("/consents", response_model=list[ConsentDetail])
 def consents(request: Request, page: Me, db: Db, ward: Ward = "") -> list[ConsentDetail]:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     _expire_due(db, request, subject.id)
-    return [_consent_json(db, c) for c in consent_service.consents_of_person(db, subject.id)]
+    return [
+        consent_views.consent_detail(db, c)
+        for c in consent_service.consents_of_person(db, subject.id)
+    ]
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentDetail)
 def withdraw(
     request: Request, consent_id: str, page: MeWriting, db: Db, ward: Ward = ""
 ) -> ConsentDetail:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     consent = _subjects_consent(db, page, subject, consent_id)
     actor = "guardian" if _guardian(page, subject) else "person"
     issued = consent_service.withdraw_consent(
         db, _vault(request).pseudonym_key, consent, actor=actor
     )
-    return _consent_json(db, issued.consent)
+    return consent_views.consent_detail(db, issued.consent)
 
 
 def _covered(code: str, granted: list[str]) -> bool:
@@ -344,7 +287,7 @@ def _covered(code: str, granted: list[str]) -> bool:
 def narrow(
     request: Request, consent_id: str, body: NarrowIn, page: MeWriting, db: Db, ward: Ward = ""
 ) -> ConsentDetail:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     consent = _subjects_consent(db, page, subject, consent_id)
     now = utcnow()
     if consent_service.effective_state(consent, now) != "given":
@@ -377,7 +320,7 @@ def narrow(
         expires_at=consent.expires_at,
         now=now,
     )
-    return _consent_json(db, issued.consent)
+    return consent_views.consent_detail(db, issued.consent)
 
 
 # --- re-consent requests -------------------------------------------------------------
@@ -385,7 +328,7 @@ def narrow(
 
 @router.get("/consent-requests")
 def consent_requests(page: Me, db: Db, ward: Ward = "") -> list[dict[str, Any]]:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     return [_consent_request_json(db, r) for r in consent_service.pending_requests(db, subject.id)]
 
 
@@ -393,7 +336,7 @@ def consent_requests(page: Me, db: Db, ward: Ward = "") -> list[dict[str, Any]]:
 def answer_consent_request(
     request: Request, request_id: str, body: AnswerIn, page: MeWriting, db: Db, ward: Ward = ""
 ) -> dict[str, Any]:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     try:
         wanted = uuid.UUID(request_id)
     except ValueError:
@@ -408,7 +351,9 @@ def answer_consent_request(
     )
     row = db.get_one(ConsentRequest, wanted)
     out = _consent_request_json(db, row)
-    out["consent"] = _consent_json(db, issued.consent).model_dump(mode="json") if issued else None
+    out["consent"] = (
+        consent_views.consent_detail(db, issued.consent).model_dump(mode="json") if issued else None
+    )
     return out
 
 
@@ -457,7 +402,7 @@ def erase(request: Request, body: EraseIn, page: MeWriting, db: Db) -> dict[str,
 def requests(page: Me, db: Db) -> list[dict[str, Any]]:
     rows = vault_service.requests_of(db, page.person.id)
     slugs = vault_service.slugs_of(db, {r.organization_id for r in rows})
-    return [_request_json(r, slugs) for r in rows]
+    return [vault_service.request_json(r, slugs) for r in rows]
 
 
 @router.post("/requests", status_code=status.HTTP_201_CREATED)
@@ -469,7 +414,7 @@ def file_request(body: RequestIn, page: MeWriting, db: Db) -> dict[str, Any]:
     row = vault_service.file_request(
         db, person_id=page.person.id, organization_id=org.id, kind=body.kind, detail=body.detail
     )
-    return _request_json(row, {org.id: org.slug})
+    return vault_service.request_json(row, {org.id: org.slug})
 
 
 __all__ = ["CSRF_HEADER", "router"]

@@ -41,7 +41,6 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import AppError, InvalidInput
 from tsunagu.core.http import db_session
 from tsunagu.core.templating import request_locale
-from tsunagu.identity.errors import PersonNotFound
 from tsunagu.identity.models import Organization, Person, PersonLink
 from tsunagu.identity.service import find_organization_by_slug, get_person
 from tsunagu.identity.web_auth import (
@@ -236,19 +235,6 @@ class RequestView:
     expires_at: Any
 
 
-def _subject(db: Session, page: PersonPage, ward: str) -> Person:
-    """The person the consents page acts for: the signed-in person, or a current ward."""
-    if not ward:
-        return page.person
-    try:
-        ward_id = uuid.UUID(ward)
-    except ValueError:
-        raise PersonNotFound("no such person") from None
-    if not consent_service.is_guardian_of(db, page.person.id, ward_id, utcnow().date()):
-        raise PersonNotFound("no such person")
-    return get_person(db, ward_id)
-
-
 def _recipient_categories(db: Session, person_id: uuid.UUID, org_id: uuid.UUID) -> set[str]:
     """Categories the organization supplied about the person (offered when narrowing or
     widening a consent)."""
@@ -373,7 +359,7 @@ def consents(
     page: PersonPage = Depends(page_person),
     db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
-    subject = _subject(db, page, request.query_params.get("for", ""))
+    subject = consent_service.acting_subject(db, page.person, request.query_params.get("for", ""))
     _expire_due(db, request, subject.id)
     return _consents_page(request, db, page, subject)
 
@@ -474,7 +460,7 @@ def answer(
     page: PersonPage = Depends(page_person),
     db: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    subject = _subject(db, page, ward)
+    subject = consent_service.acting_subject(db, page.person, ward)
     ward_id = ward if subject.id != page.person.id else ""
     key = _vault(request).pseudonym_key
 

@@ -652,7 +652,7 @@ def export_archive(session: Session, vault: Vault, person_id: uuid.UUID) -> byte
     records = [v.as_json() for cats in view.by_source.values() for vs in cats.values() for v in vs]
     usage = usage_of(session, vault, person_id)
     requests = [
-        _request_json(r, slugs_of(session, [r.organization_id]))
+        request_json(r, slugs_of(session, [r.organization_id]))
         for r in requests_of(session, person_id)
     ]
     document = {
@@ -827,7 +827,8 @@ def slugs_of(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]
     return _slugs(session, ids)
 
 
-def _request_json(row: SubjectRequest, slugs: Mapping[uuid.UUID, str]) -> dict[str, Any]:
+def request_json(row: SubjectRequest, slugs: Mapping[uuid.UUID, str]) -> dict[str, Any]:
+    """A person's request as JSON (the export and the person's API)."""
     return {
         "id": str(row.id),
         "organization": slugs.get(row.organization_id),
