@@ -103,26 +103,30 @@ def require_recorded(decision: Decision) -> Decision:
 # --- the rule in SQL -------------------------------------------------------------------
 
 
-def _covering(
-    purpose_ids: Sequence[uuid.UUID], categories: Sequence[str], at: datetime
-) -> list[Any]:
-    """WHERE clauses: the consent row was in force at ``at`` and covers every category."""
+def _rule(purposes: Any, at: Any, covering_codes: Sequence[Any]) -> list[Any]:
+    """THE rule as WHERE clauses: the consent row names one of ``purposes``, was in force
+    at ``at``, and for each category read one of its categories is among that category's
+    ``covering_codes`` (itself or an ancestor).  Values or bound parameters alike."""
     clauses: list[Any] = [
-        Consent.purpose_id.in_(purpose_ids)
-        if len(purpose_ids) != 1
-        else Consent.purpose_id == purpose_ids[0],
+        Consent.purpose_id.in_(purposes),
         Consent.given_at <= at,
         or_(Consent.ended_at.is_(None), Consent.ended_at > at),
         or_(Consent.expires_at.is_(None), Consent.expires_at > at),
     ]
-    for category in sorted(set(categories)):
-        clauses.append(
-            exists().where(
-                ConsentCategory.consent_id == Consent.id,
-                ConsentCategory.category.in_(ancestors_or_self(category)),
-            )
+    clauses.extend(
+        exists().where(
+            ConsentCategory.consent_id == Consent.id, ConsentCategory.category.in_(codes)
         )
+        for codes in covering_codes
+    )
     return clauses
+
+
+def _covering(
+    purpose_ids: Sequence[uuid.UUID], categories: Sequence[str], at: datetime
+) -> list[Any]:
+    """The rule for literal values (the batch form)."""
+    return _rule(list(purpose_ids), at, [ancestors_or_self(c) for c in sorted(set(categories))])
 
 
 #: resolved purpose codes are kept this long (purposes are only ever added; a stale entry
@@ -166,21 +170,12 @@ def _single_statement(categories: int) -> Select[uuid.UUID]:
     parameters: person ``p``, recipient ``r``, purposes ``u``, instant ``t``, ``a0`` …
     the codes that cover each category read)."""
     at = bindparam("t", type_=Consent.given_at.type)
-    clauses: list[Any] = [
+    codes: list[Any] = [bindparam(f"a{i}", expanding=True) for i in range(categories)]
+    clauses = [
         Consent.person_id == bindparam("p"),
         Consent.recipient_id == bindparam("r"),
-        Consent.purpose_id.in_(bindparam("u", expanding=True)),
-        Consent.given_at <= at,
-        or_(Consent.ended_at.is_(None), Consent.ended_at > at),
-        or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+        *_rule(bindparam("u", expanding=True), at, codes),
     ]
-    for i in range(categories):
-        clauses.append(
-            exists().where(
-                ConsentCategory.consent_id == Consent.id,
-                ConsentCategory.category.in_(bindparam(f"a{i}", expanding=True)),
-            )
-        )
     return select(Consent.id).where(*clauses).order_by(Consent.given_at.desc()).limit(1)
 
 
