@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from tsunagu.core.database import current_revision, make_engine, migrate, unit_of_work
 from tsunagu.core.errors import AppError
 from tsunagu.core.settings import get_settings
+from tsunagu.crm.cli import crm_app
 from tsunagu.identity.cli import apikey_app, open_database, org_app, user_app
 from tsunagu.identity.import_cli import person_app
 from tsunagu.ledger.cli import ledger_app, witness_app
@@ -60,6 +61,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
 app.add_typer(vault_app, name="vault")
 app.add_typer(consent_app, name="consent")
+app.add_typer(crm_app, name="crm")
 
 _stderr = Console(stderr=True)
 

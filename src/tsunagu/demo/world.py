@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.settings import Settings, get_settings
 from tsunagu.demo.consents import consents_step, records_step
+from tsunagu.demo.crm import crm_step
 from tsunagu.demo.ledger import ensure_demo_ledger_for
 from tsunagu.demo.organizations import ORGANIZATIONS, ensure_organizations
 from tsunagu.demo.persons import (
@@ -101,6 +102,7 @@ STEPS: list[Step] = [
     ledger_step,
     records_step,
     consents_step,
+    crm_step,
 ]
 
 

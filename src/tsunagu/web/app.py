@@ -19,6 +19,12 @@ from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
 from tsunagu.core.logging import configure_logging
 from tsunagu.core.settings import Settings, get_settings
+from tsunagu.crm import activity_endpoints as crm_activity_endpoints
+from tsunagu.crm import campaign_endpoints as crm_campaign_endpoints
+from tsunagu.crm import campaign_pages as crm_campaign_pages
+from tsunagu.crm import endpoints as crm_endpoints
+from tsunagu.crm import handoff_pages as crm_handoff_pages
+from tsunagu.crm import pages as crm_pages
 from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
@@ -106,10 +112,16 @@ def create_app(
     app.include_router(consent_endpoints.router, prefix="/api/v1")
     app.include_router(vault_endpoints.router, prefix="/api/v1")
     app.include_router(vault_import_endpoints.router, prefix="/api/v1")
+    app.include_router(crm_endpoints.router, prefix="/api/v1")
+    app.include_router(crm_campaign_endpoints.router, prefix="/api/v1")
+    app.include_router(crm_activity_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
     app.include_router(vault_portal_pages.router)
     app.include_router(vault_portal_api.router)
     app.include_router(vault_staff_pages.router)
+    app.include_router(crm_pages.router)
+    app.include_router(crm_campaign_pages.router)
+    app.include_router(crm_handoff_pages.router)
     app.mount("/static", static_files(), name="static")
     return app

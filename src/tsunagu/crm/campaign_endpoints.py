@@ -1,0 +1,7 @@
+"""JSON API of campaigns (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["crm"])
