@@ -254,6 +254,7 @@ def import_transitions(
                         "ref": ref,
                         "name": ref,
                         "created_at": now,
+                        "updated_at": now,
                     }
                 )
             for start in range(0, len(rows), 10_000):

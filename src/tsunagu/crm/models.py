@@ -101,6 +101,8 @@ class CrmEntity(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     close_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when segments, amount or owner last changed (the metrics cache watches it)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class CrmTransition(Base):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput
 from tsunagu.crm.errors import (
+    CampaignNotFound,
     EntityNotFound,
     EntityRefTaken,
     InvalidTransition,
@@ -32,12 +33,17 @@ from tsunagu.crm.errors import (
     StaleStage,
     UnknownStage,
 )
-from tsunagu.crm.models import CrmEntity, CrmMove, CrmStage, CrmTransition
+from tsunagu.crm.models import CrmCampaign, CrmEntity, CrmMove, CrmStage, CrmTransition
 from tsunagu.crm.stages import DEFAULT_MODEL, Stage, StageModel, model_from_rows
-from tsunagu.identity.models import Organization, Person
+from tsunagu.identity.errors import PersonNotFound
+from tsunagu.identity.models import Organization
+from tsunagu.identity.service import find_membership
+from tsunagu.vault.service import access_person
 
 #: how far in the future a move may be dated (clock skew between a client and the server)
 FUTURE_TOLERANCE = timedelta(minutes=5)
+#: moves dated before this year are typing mistakes (and some cannot be stored at all)
+EARLIEST_YEAR = 1900
 
 Source = Literal["ui", "api", "import", "rule", "demo"]
 
@@ -141,10 +147,19 @@ def create_entity(
     ref = ref.strip()
     if not ref or not name.strip():
         raise InvalidInput("an entity needs a ref and a name")
+    _check_text(ref, name, industry, size, channel, region)
     if amount is not None and amount < 0:
         raise InvalidInput("amount must not be negative")
-    if person_id is not None and session.get(Person, person_id) is None:
-        raise InvalidInput(f"no person with id {person_id}")
+    if person_id is not None:
+        try:
+            access_person(session, organization_id, person_id)
+        except PersonNotFound as exc:
+            raise InvalidInput(f"no person with id {person_id} is known to you") from exc
+    if (
+        owner_user_id is not None
+        and find_membership(session, organization_id, owner_user_id) is None
+    ):
+        raise InvalidInput(f"the owner {owner_user_id} is not staff of your organization")
     taken = session.scalar(
         select(CrmEntity.id).where(
             CrmEntity.organization_id == organization_id, CrmEntity.ref == ref
@@ -248,6 +263,12 @@ def history(
     ).all()
 
 
+def _check_text(*values: str | None) -> None:
+    """Refuse NUL characters (PostgreSQL cannot store them in text)."""
+    if any(value is not None and "\x00" in value for value in values):
+        raise InvalidInput("text must not contain NUL characters")
+
+
 # --- moving ------------------------------------------------------------------------------
 
 
@@ -307,10 +328,17 @@ def move(
     at = at or now
     if at.tzinfo is None:
         raise InvalidInput("the time of a move needs a UTC offset")
+    if at.year < EARLIEST_YEAR:
+        raise InvalidInput(f"a move cannot be dated before {EARLIEST_YEAR}")
     if at > now + FUTURE_TOLERANCE:
         raise InvalidInput("a move cannot be dated in the future")
     if amount is not None and amount < 0:
         raise InvalidInput("amount must not be negative")
+    _check_text(reason, actor)
+    if campaign_id is not None:
+        campaign = session.get(CrmCampaign, campaign_id)
+        if campaign is None or campaign.organization_id != organization_id:
+            raise CampaignNotFound(f"no campaign with id {campaign_id}")
     here = current(session, entity_id)
     from_stage = here.stage if here else None
     if expected_from is not _UNSET and expected_from != from_stage:

@@ -482,6 +482,7 @@ def plan_pipeline(
                 "amount": deal,
                 "close_date": close,
                 "created_at": at_minute(events[0][0]),
+                "updated_at": at_minute(events[0][0]),
             }
         )
         worse = channel == WORSE_CHANNEL or last_campaign in worse_campaigns

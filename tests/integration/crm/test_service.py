@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.support.factories import create_org
+from tests.support.factories import create_org, create_staff
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput
 from tsunagu.crm import service
+from tsunagu.crm.campaigns import create_campaign
 from tsunagu.crm.errors import (
+    CampaignNotFound,
     EntityNotFound,
     EntityRefTaken,
     InvalidTransition,
@@ -23,7 +25,7 @@ from tsunagu.crm.errors import (
     UnknownStage,
 )
 from tsunagu.crm.stages import DEFAULT_MODEL, DEFAULT_STAGES, model_from_rows
-from tsunagu.identity.models import Organization
+from tsunagu.identity.models import Organization, Person
 
 JAN = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -247,3 +249,53 @@ class TestStageModelStorage:
 
         with pytest.raises(InvalidTransition):
             service.move(db, org.id, entity_id, "recycle", actor="t")
+
+
+class TestInputsFromOtherTenants:
+    def test_a_person_the_organization_does_not_know_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+        stranger = Person(family_name="山田", given_name="花子")
+        db.add(stranger)
+        db.flush()
+
+        with pytest.raises(InvalidInput, match="known to you"):
+            service.create_entity(db, org.id, ref="A", name="x", person_id=stranger.id)
+
+    def test_an_owner_who_is_not_staff_of_the_organization_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+        outsider = create_staff(db, create_org(db))
+
+        with pytest.raises(InvalidInput, match="not staff"):
+            service.create_entity(db, org.id, ref="A", name="x", owner_user_id=outsider.id)
+
+    def test_a_move_credited_to_another_tenants_campaign_is_refused(self, db: Session) -> None:
+        org, other = create_org(db), create_org(db)
+        theirs = create_campaign(
+            db, other.id, name="展示会", channel="exhibition", starts_on=JAN.date()
+        )
+        entity_id = new_entity(db, org)
+
+        with pytest.raises(CampaignNotFound):
+            service.move(db, org.id, entity_id, "lead", actor="t", campaign_id=theirs.id)
+
+
+class TestUnstorableInput:
+    def test_a_move_dated_before_1900_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+        entity_id = new_entity(db, org)
+
+        with pytest.raises(InvalidInput, match="1900"):
+            service.move(db, org.id, entity_id, "lead", actor="t", at=datetime(1, 1, 1, tzinfo=UTC))
+
+    def test_a_nul_character_in_a_name_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+
+        with pytest.raises(InvalidInput, match="NUL"):
+            service.create_entity(db, org.id, ref="A", name="a\x00b")
+
+    def test_a_nul_character_in_a_reason_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+        entity_id = new_entity(db, org)
+
+        with pytest.raises(InvalidInput, match="NUL"):
+            service.move(db, org.id, entity_id, "lead", actor="t", reason="\x00")

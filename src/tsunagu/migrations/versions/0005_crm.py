@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=True),
         sa.Column("close_date", sa.Date(), nullable=True),
         sa.Column("created_at", tsunagu.core.clock.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tsunagu.core.clock.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],
