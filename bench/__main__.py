@@ -6,7 +6,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bench import consent_decisions, consent_http, http_get, import_throughput, ledger
+from bench import (
+    consent_decisions,
+    consent_http,
+    crm_import,
+    crm_metrics,
+    http_get,
+    import_throughput,
+    ledger,
+)
 from bench.machine import describe, write_result
 
 BENCHMARKS: dict[
@@ -39,6 +47,12 @@ BENCHMARKS: dict[
         consent_http.run,
         consent_http.report,
         {"persons": 2_000, "seconds": 2, "rounds": 1, "warmup_s": 1},
+    ),
+    "crm_import": (crm_import.run, crm_import.report, {"rows": 20_000, "repeats": 1}),
+    "crm_metrics": (
+        crm_metrics.run,
+        crm_metrics.report,
+        {"entities": 20_000, "transitions": 200_000, "repeats": 1, "anchor_sample": 20_000},
     ),
 }
 

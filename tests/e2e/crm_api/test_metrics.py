@@ -111,11 +111,6 @@ class TestMetricsPeriods:
 
         assert [nonzero(p["flow"]) for p in periods] == [{"lead": 1}, {"nurturing": 1}]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="crm.metrics caches events keyed on transitions and the entity count only: "
-        "a changed segment is not seen until the next transition (reported to the lead)",
-    )
     def test_a_segment_changed_after_a_report_is_seen_by_the_next(
         self, client: TestClient, db: Session
     ) -> None:
