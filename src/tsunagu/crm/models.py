@@ -76,7 +76,10 @@ class CrmEntity(Base):
     """A company, contact or deal moving through the pipeline."""
 
     __tablename__ = "crm_entities"
-    __table_args__ = (UniqueConstraint("organization_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "ref"),
+        Index("ix_crm_entities_org_updated", "organization_id", "updated_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -112,6 +115,10 @@ class CrmTransition(Base):
     __table_args__ = (
         UniqueConstraint("entity_id", "seq"),
         Index("ix_crm_transitions_org_at", "organization_id", "at"),
+        # the last transition of every entity of an organization, from the index alone
+        Index("ix_crm_transitions_org_entity", "organization_id", "entity_id", "seq"),
+        # count and latest write of an organization's history (the metrics cache's check)
+        Index("ix_crm_transitions_org_recorded", "organization_id", "recorded_at"),
         CheckConstraint(f"source IN {TRANSITION_SOURCES}", name="source"),
     )
 

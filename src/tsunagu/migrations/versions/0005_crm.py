@@ -96,6 +96,9 @@ def upgrade() -> None:
             batch_op.f("ix_crm_entities_organization_id"), ["organization_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_crm_entities_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(
+            "ix_crm_entities_org_updated", ["organization_id", "updated_at"], unique=False
+        )
 
     op.create_table(
         "crm_moves",
@@ -232,6 +235,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("crm_transitions", schema=None) as batch_op:
         batch_op.create_index("ix_crm_transitions_org_at", ["organization_id", "at"], unique=False)
+        batch_op.create_index(
+            "ix_crm_transitions_org_entity", ["organization_id", "entity_id", "seq"], unique=False
+        )
+        batch_op.create_index(
+            "ix_crm_transitions_org_recorded", ["organization_id", "recorded_at"], unique=False
+        )
 
     op.create_table(
         "crm_activities",
@@ -317,6 +326,8 @@ def downgrade() -> None:
 
     op.drop_table("crm_activities")
     with op.batch_alter_table("crm_transitions", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_transitions_org_recorded")
+        batch_op.drop_index("ix_crm_transitions_org_entity")
         batch_op.drop_index("ix_crm_transitions_org_at")
 
     op.drop_table("crm_transitions")
@@ -332,6 +343,7 @@ def downgrade() -> None:
     op.drop_table("crm_moves")
     with op.batch_alter_table("crm_entities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_crm_entities_person_id"))
+        batch_op.drop_index("ix_crm_entities_org_updated")
         batch_op.drop_index(batch_op.f("ix_crm_entities_organization_id"))
 
     op.drop_table("crm_entities")
