@@ -33,8 +33,11 @@ Python loop over rows.
 
 from __future__ import annotations
 
+import copy
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -519,6 +522,79 @@ def _credited(
     return union_all(by_window, named)  # type: ignore[return-value]
 
 
+# --- the credit, kept while what it reads stays the same ---------------------------------
+
+_MEMO_SIZE = 32
+#: (database, organization, what, window, model) → (fingerprint, answer)
+_memo: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _credit_fingerprint(session: Session, organization_id: uuid.UUID) -> tuple[Any, ...]:
+    """What the credit reads, in three cheap queries: the count and latest ``recorded_at``
+    of the organization's transitions (they are only appended; deleting a campaign, which
+    clears their attribution, changes the campaigns), the count and latest ``updated_at``
+    of its campaigns' members (``touched_at`` never changes; a new member is the latest
+    write), and every campaign's id and channel."""
+    transitions = session.execute(
+        select(func.count(), func.max(CrmTransition.recorded_at)).where(
+            CrmTransition.organization_id == organization_id
+        )
+    ).one()
+    members = session.execute(
+        select(func.count(), func.max(CrmCampaignMember.updated_at))
+        .join(CrmCampaign, CrmCampaign.id == CrmCampaignMember.campaign_id)
+        .where(CrmCampaign.organization_id == organization_id)
+    ).one()
+    campaigns = session.execute(
+        select(CrmCampaign.id, CrmCampaign.channel)
+        .where(CrmCampaign.organization_id == organization_id)
+        .order_by(CrmCampaign.id)
+    ).all()
+    return (tuple(transitions), tuple(members), tuple(tuple(c) for c in campaigns))
+
+
+def _remembered(
+    session: Session,
+    organization_id: uuid.UUID,
+    key: tuple[Any, ...],
+    compute: Callable[[], Any],
+) -> Any:
+    """``compute()``, or its earlier answer for ``key`` while the credit's inputs are the
+    same (the credit joins every member with every transition of its entity: hundreds of
+    milliseconds on a large organization)."""
+    fingerprint = _credit_fingerprint(session, organization_id)
+    full_key = (str(session.get_bind().engine.url), organization_id, *key)
+    with _memo_lock:
+        hit = _memo.get(full_key)
+        if hit is not None and hit[0] == fingerprint:
+            _memo.move_to_end(full_key)
+            return copy.deepcopy(hit[1])
+    answer = compute()
+    with _memo_lock:
+        _memo[full_key] = (fingerprint, copy.deepcopy(answer))
+        _memo.move_to_end(full_key)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return answer
+
+
+def _credited_totals(
+    session: Session, organization_id: uuid.UUID, model: StageModel, window_days: int
+) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """campaign id → (credited moves, entities moved, explicitly attributed moves)."""
+    credited = _credited(session, organization_id, model, window_days).subquery()
+    rows = session.execute(
+        select(
+            credited.c.campaign_id,
+            func.count(),
+            func.count(func.distinct(credited.c.entity_id)),
+            func.sum(credited.c.explicit),
+        ).group_by(credited.c.campaign_id)
+    ).all()
+    return {row[0]: (int(row[1]), int(row[2]), int(row[3] or 0)) for row in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignReport:
     campaign_id: uuid.UUID
@@ -572,16 +648,11 @@ def campaign_reports(
     """The report of each of the organization's campaigns (or of ``campaign_ids``)."""
     _check_window(window_days)
     model = model or crm_service.load_model(session, organization_id)
-    credited = _credited(session, organization_id, model, window_days).subquery()
-    moves = (
-        select(
-            credited.c.campaign_id,
-            func.count().label("moves"),
-            func.count(func.distinct(credited.c.entity_id)).label("entities"),
-            func.sum(credited.c.explicit).label("explicit"),
-        )
-        .group_by(credited.c.campaign_id)
-        .subquery()
+    totals: dict[uuid.UUID, tuple[int, int, int]] = _remembered(
+        session,
+        organization_id,
+        ("totals", window_days, model),
+        lambda: _credited_totals(session, organization_id, model, window_days),
     )
     status_counts = [
         func.count(case((CrmCampaignMember.status == s, 1), else_=None)).label(s)
@@ -601,18 +672,13 @@ def campaign_reports(
             CrmCampaign,
             func.coalesce(statuses.c.members, 0),
             *(func.coalesce(statuses.c[s], 0) for s in MEMBER_STATUSES),
-            func.coalesce(moves.c.moves, 0),
-            func.coalesce(moves.c.entities, 0),
-            func.coalesce(moves.c.explicit, 0),
         )
         .outerjoin(statuses, statuses.c.campaign_id == CrmCampaign.id)
-        .outerjoin(moves, moves.c.campaign_id == CrmCampaign.id)
         .where(CrmCampaign.organization_id == organization_id)
         .order_by(CrmCampaign.starts_on.desc(), CrmCampaign.name)
     )
     if campaign_ids is not None:
         query = query.where(CrmCampaign.id.in_(list(campaign_ids)))
-    n = len(MEMBER_STATUSES)
     return [
         CampaignReport(
             campaign_id=row[0].id,
@@ -624,9 +690,9 @@ def campaign_reports(
             purpose=row[0].purpose,
             members=int(row[1]),
             by_status={s: int(row[2 + i]) for i, s in enumerate(MEMBER_STATUSES)},
-            forward_moves=int(row[2 + n]),
-            entities_moved=int(row[3 + n]),
-            attributed_moves=int(row[4 + n]),
+            forward_moves=totals.get(row[0].id, (0, 0, 0))[0],
+            entities_moved=totals.get(row[0].id, (0, 0, 0))[1],
+            attributed_moves=totals.get(row[0].id, (0, 0, 0))[2],
             window_days=window_days,
         )
         for row in session.execute(query).all()
@@ -678,6 +744,20 @@ def channel_map(
     """The channel × stage map of forward moves (each move once per channel)."""
     _check_window(window_days)
     model = model or crm_service.load_model(session, organization_id)
+    counts: dict[str, dict[str, int]] = _remembered(
+        session,
+        organization_id,
+        ("channels", window_days, model),
+        lambda: _channel_counts(session, organization_id, model, window_days),
+    )
+    return ChannelMap(
+        channels=CHANNELS, stages=model.main_line, counts=counts, window_days=window_days
+    )
+
+
+def _channel_counts(
+    session: Session, organization_id: uuid.UUID, model: StageModel, window_days: int
+) -> dict[str, dict[str, int]]:
     credited = _credited(session, organization_id, model, window_days).subquery()
     pairs = (
         select(CrmCampaign.channel, credited.c.transition_id, credited.c.to_stage)
@@ -693,9 +773,7 @@ def channel_map(
     counts: dict[str, dict[str, int]] = {}
     for channel, stage, n in rows:  # one row per (channel, stage): at most 6 × stages
         counts.setdefault(channel, {})[stage] = int(n)
-    return ChannelMap(
-        channels=CHANNELS, stages=model.main_line, counts=counts, window_days=window_days
-    )
+    return counts
 
 
 __all__ = [

@@ -34,6 +34,7 @@ What must stay true:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import threading
@@ -49,7 +50,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import Connection, Executable, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import InvalidInput
@@ -61,6 +62,7 @@ __all__ = [
     "SEGMENTS",
     "Events",
     "MetricsQuery",
+    "cached_events",
     "compute",
     "empty_events",
     "load_events",
@@ -199,7 +201,9 @@ def empty_events() -> Events:
 
 
 _CACHE_SIZE: Final = 16
-_cache: OrderedDict[tuple[str, uuid.UUID], tuple[tuple[Any, ...], Events]] = OrderedDict()
+#: (database, organization) → (fingerprint, events, the entities' ids as the database spells
+#: them in text, in the order of ``events.entities``)
+_cache: OrderedDict[tuple[str, uuid.UUID], tuple[tuple[Any, ...], Events, pa.Array]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -225,34 +229,31 @@ def load_events(
     key: tuple[str, uuid.UUID] | None = None
     fingerprint: tuple[Any, ...] = ()
     if until is None:
-        mine = e_.organization_id == organization_id
-        row = session.execute(
-            select(
-                func.count(),
-                func.max(t_.recorded_at),
-                select(func.count()).select_from(e_).where(mine).scalar_subquery(),
-                select(func.max(e_.updated_at)).where(mine).scalar_subquery(),
-            ).where(t_.organization_id == organization_id)
-        ).one()
-        fingerprint = tuple(row)
+        fingerprint = _fingerprint(session, organization_id)
         key = (str(session.get_bind().engine.url), organization_id)
         with _cache_lock:
             hit = _cache.get(key)
             if hit is not None and hit[0] == fingerprint:
                 _cache.move_to_end(key)
                 return Events(hit[1].transitions, hit[1].entities, hit[1].stages, targets)
+    # the rows go through the Core connection (no ORM row machinery); on SQLite ``at`` comes
+    # as its stored text (naive UTC) and Arrow parses it, instead of a datetime per row
+    connection = session.connection()
+    raw_at = connection.dialect.name == "sqlite"
+    at_column = type_coerce(t_.at, String) if raw_at else t_.at
     stmt = (
-        select(cast(t_.entity_id, String), t_.seq, t_.to_stage, t_.at, t_.amount)
+        select(cast(t_.entity_id, String), t_.seq, t_.to_stage, at_column, t_.amount)
         .where(t_.organization_id == organization_id)
         .order_by(t_.entity_id, t_.seq)
     )
     if until is not None:
         stmt = stmt.where(t_.at < until)
-    t_cols = list(zip(*session.execute(stmt).all(), strict=True)) or [()] * 5
+    t_cols = list(zip(*_driver_rows(connection, stmt), strict=True)) or [()] * 5
     e_cols = (
         list(
             zip(
-                *session.execute(
+                *_driver_rows(
+                    connection,
                     select(
                         cast(e_.id, String),
                         e_.industry,
@@ -263,8 +264,8 @@ def load_events(
                         e_.amount,
                     )
                     .where(e_.organization_id == organization_id)
-                    .order_by(e_.id)  # the same order as the transitions: rows stay sorted
-                ).all(),
+                    .order_by(e_.id),  # the same order as the transitions: rows stay sorted
+                ),
                 strict=True,
             )
         )
@@ -279,7 +280,7 @@ def load_events(
             ),
             "seq": pa.array(t_cols[1], pa.int32()),
             "to_stage": to_stage.indices.cast(pa.int16()),
-            "at": pa.array(t_cols[3], pa.timestamp("us", tz="UTC")),
+            "at": _utc_text_array(t_cols[3]) if raw_at else _utc_array(t_cols[3]),
             "amount": pa.array(t_cols[4], pa.int64()),
         },
         schema=TRANSITIONS_SCHEMA,
@@ -298,11 +299,65 @@ def load_events(
     )
     if key is not None:
         with _cache_lock:
-            _cache[key] = (fingerprint, events)
+            _cache[key] = (fingerprint, events, entity_ids)
             _cache.move_to_end(key)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     return events
+
+
+def _driver_rows(connection: Connection, stmt: Executable) -> list[Any]:
+    """The rows as the database driver returns them, without a SQLAlchemy row object each.
+
+    Only for the columns ``load_events`` reads, which need no conversion on the way out:
+    ids cast to text, strings, integers, and ``at`` (text on SQLite; an aware datetime
+    elsewhere, which ``_utc_array`` turns to UTC itself).
+    """
+    result = connection.execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _fingerprint(session: Session, organization_id: uuid.UUID) -> tuple[Any, ...]:
+    """The count and latest ``recorded_at`` of the organization's transitions and the count
+    and latest ``updated_at`` of its entities (index-only; decides whether a cache holds)."""
+    t_, e_ = CrmTransition, CrmEntity
+    mine = e_.organization_id == organization_id
+    row = session.execute(
+        select(
+            func.count(),
+            func.max(t_.recorded_at),
+            select(func.count()).select_from(e_).where(mine).scalar_subquery(),
+            select(func.max(e_.updated_at)).where(mine).scalar_subquery(),
+        ).where(t_.organization_id == organization_id)
+    ).one()
+    return tuple(row)
+
+
+def cached_events(session: Session, organization_id: uuid.UUID) -> tuple[Events, pa.Array] | None:
+    """What ``load_events`` would answer from its cache now — the events without targets
+    and the entities' ids as text in row order — or ``None`` when the cache has nothing
+    current for the organization (this never loads: one index-only query)."""
+    key = (str(session.get_bind().engine.url), organization_id)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is None or hit[0] != _fingerprint(session, organization_id):
+        return None
+    return hit[1], hit[2]
+
+
+def _utc_array(values: Sequence[datetime]) -> pa.Array:
+    """Aware UTC datetimes as an Arrow timestamp column: handed over naive and given their
+    zone by a cast (pyarrow converts aware datetimes one by one, about ten times slower)."""
+    naive = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
+    return pa.array(naive, pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+
+
+def _utc_text_array(values: Sequence[str]) -> pa.Array:
+    """SQLite's stored text of UTC datetimes (``YYYY-MM-DD HH:MM:SS[.ffffff]``) as Arrow."""
+    return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
 
 
 def _canonical_uuid(values: pa.Array) -> pa.Array:
@@ -316,11 +371,47 @@ def _canonical_uuid(values: pa.Array) -> pa.Array:
 _UUID_PARTS: Final = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
 
 
+_REPORTS_SIZE: Final = 32
+#: recent reports: (database, organization, query, model, targets) → (the events' transitions
+#: table they were computed from, the report); a hit needs the very table ``load_events``
+#: holds now (its cache check decides whether the history changed)
+_reports: OrderedDict[tuple[Any, ...], tuple[pa.Table, dict[str, Any]]] = OrderedDict()
+
+
+def _query_key(query: MetricsQuery) -> tuple[Any, ...]:
+    segment = tuple(sorted((query.segment or {}).items()))
+    return (query.start, query.end, query.period, query.timezone, query.window_days, segment)
+
+
 def report(session: Session, organization_id: uuid.UUID, query: MetricsQuery) -> dict[str, Any]:
-    """Every metric of the organization for ``query`` (see ``compute``)."""
+    """Every metric of the organization for ``query`` (see ``compute``).
+
+    The report is kept for the same query, stage model and targets while ``load_events``
+    answers from its cache (the history did not change): reloading a page or switching
+    between the metrics pages costs the cache check only.  Each caller gets its own copy.
+    """
     query.validate()
     model = load_model(session, organization_id)
-    return compute(load_events(session, organization_id), model, query)
+    events = load_events(session, organization_id)
+    key = (
+        str(session.get_bind().engine.url),
+        organization_id,
+        _query_key(query),
+        model,
+        tuple(sorted(events.targets.items())),
+    )
+    with _cache_lock:
+        hit = _reports.get(key)
+        if hit is not None and hit[0] is events.transitions:
+            _reports.move_to_end(key)
+            return copy.deepcopy(hit[1])
+    result = compute(events, model, query)
+    with _cache_lock:
+        _reports[key] = (events.transitions, copy.deepcopy(result))
+        _reports.move_to_end(key)
+        while len(_reports) > _REPORTS_SIZE:
+            _reports.popitem(last=False)
+    return result
 
 
 # --- computing ---------------------------------------------------------------------------

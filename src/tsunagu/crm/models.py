@@ -115,8 +115,17 @@ class CrmTransition(Base):
     __table_args__ = (
         UniqueConstraint("entity_id", "seq"),
         Index("ix_crm_transitions_org_at", "organization_id", "at"),
-        # the last transition of every entity of an organization, from the index alone
-        Index("ix_crm_transitions_org_entity", "organization_id", "entity_id", "seq"),
+        # every entity's last transition (stage and time) read from the index alone
+        Index(
+            "ix_crm_transitions_org_entity",
+            "organization_id",
+            "entity_id",
+            "seq",
+            "to_stage",
+            "at",
+        ),
+        # the moves of one kind (handoffs: from → to) in a time range
+        Index("ix_crm_transitions_org_move", "organization_id", "from_stage", "to_stage", "at"),
         # count and latest write of an organization's history (the metrics cache's check)
         Index("ix_crm_transitions_org_recorded", "organization_id", "recorded_at"),
         CheckConstraint(f"source IN {TRANSITION_SOURCES}", name="source"),

@@ -225,23 +225,34 @@ def current(session: Session, entity_id: uuid.UUID) -> Position | None:
     return None if row is None else Position(row.to_stage, row.seq, row.at)
 
 
-def current_stages_query(organization_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def current_stages_query(  # type: ignore[no-untyped-def]
+    organization_id: uuid.UUID, *, entity_ids: Sequence[uuid.UUID] | None = None
+):
     """A select of (entity_id, stage, seq, at) for every entity of the organization that has
-    a stage — the last transition of each (use it as a subquery)."""
+    a stage — the last transition of each (use it as a subquery); only of ``entity_ids``
+    when given (then it reads just their transitions)."""
+    mine = [CrmTransition.organization_id == organization_id]
+    if entity_ids is not None:
+        mine.append(CrmTransition.entity_id.in_(list(entity_ids)))
     last = (
         select(CrmTransition.entity_id, func.max(CrmTransition.seq).label("seq"))
-        .where(CrmTransition.organization_id == organization_id)
+        .where(*mine)
         .group_by(CrmTransition.entity_id)
         .subquery()
     )
-    return select(
-        CrmTransition.entity_id,
-        CrmTransition.to_stage.label("stage"),
-        CrmTransition.seq,
-        CrmTransition.at,
-    ).join(
-        last,
-        (CrmTransition.entity_id == last.c.entity_id) & (CrmTransition.seq == last.c.seq),
+    return (
+        select(
+            CrmTransition.entity_id,
+            CrmTransition.to_stage.label("stage"),
+            CrmTransition.seq,
+            CrmTransition.at,
+        )
+        .join(
+            last,
+            (CrmTransition.entity_id == last.c.entity_id) & (CrmTransition.seq == last.c.seq),
+        )
+        # lets the database read stage and time from ix_crm_transitions_org_entity alone
+        .where(CrmTransition.organization_id == organization_id)
     )
 
 

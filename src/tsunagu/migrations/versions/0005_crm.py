@@ -236,7 +236,14 @@ def upgrade() -> None:
     with op.batch_alter_table("crm_transitions", schema=None) as batch_op:
         batch_op.create_index("ix_crm_transitions_org_at", ["organization_id", "at"], unique=False)
         batch_op.create_index(
-            "ix_crm_transitions_org_entity", ["organization_id", "entity_id", "seq"], unique=False
+            "ix_crm_transitions_org_entity",
+            ["organization_id", "entity_id", "seq", "to_stage", "at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_crm_transitions_org_move",
+            ["organization_id", "from_stage", "to_stage", "at"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_crm_transitions_org_recorded", ["organization_id", "recorded_at"], unique=False
@@ -327,6 +334,7 @@ def downgrade() -> None:
     op.drop_table("crm_activities")
     with op.batch_alter_table("crm_transitions", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_transitions_org_recorded")
+        batch_op.drop_index("ix_crm_transitions_org_move")
         batch_op.drop_index("ix_crm_transitions_org_entity")
         batch_op.drop_index("ix_crm_transitions_org_at")
 
