@@ -44,7 +44,7 @@ from tsunagu.core.errors import AppError, InvalidInput
 from tsunagu.core.http import db_session
 from tsunagu.core.i18n import gettext_noop
 from tsunagu.core.templating import request_locale
-from tsunagu.crm import metrics, service
+from tsunagu.crm import activities, metrics, service
 from tsunagu.crm import page_charts as charts
 from tsunagu.crm.errors import (
     EntityRefTaken,
@@ -73,6 +73,8 @@ STAGES = "/crm/stages"
 
 #: how many cards each column of the board shows (the most recently moved first)
 CARDS_PER_STAGE = 8
+#: how many of an entity's latest activities its page lists
+ACTIVITIES_SHOWN = 50
 #: above this many card candidates (ties on time) the board ranks every entity instead
 MAX_CANDIDATES = 2000
 #: the segments an entity carries, which the board and the win rates filter by
@@ -126,6 +128,17 @@ CREATE_ERRORS = {
 
 
 # --- views the templates read ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """One activity on the entity page (``moved``: an automatic rule moved the entity)."""
+
+    at: datetime
+    kind: str
+    label: str
+    note: str
+    moved: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -745,6 +758,16 @@ def _entity_page(
         "form": form or {},
         "notice": notice,
         "can_write": _can_write(page),
+        "activities": [
+            ActivityRow(
+                at=a.at,
+                kind=a.kind,
+                label=activities.kind_label(a.kind, locale),
+                note=a.note,
+                moved=a.transition_id is not None,
+            )
+            for a in activities.activities_of(db, org_id, entity_id, limit=ACTIVITIES_SHOWN)
+        ],
     }
     return render_page(request, "crm/entity.html", context, status_code=status_code)
 

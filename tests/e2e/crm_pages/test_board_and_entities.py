@@ -5,6 +5,7 @@ friendly refusals that write nothing, and that another organization's data never
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import ClassVar
 
 from fastapi.testclient import TestClient
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from tests.e2e.crm_pages.world import CrmWorld
 from tests.e2e.pages.conftest import csrf_of
+from tsunagu.core.clock import utcnow
 from tsunagu.core.templating import LANG_COOKIE
-from tsunagu.crm import service
+from tsunagu.crm import activities, service
 from tsunagu.crm.models import CrmEntity, CrmTransition
 
 MAIN_LINE = [
@@ -128,6 +130,28 @@ class TestBoard:
 
 
 class TestEntityPage:
+    def test_lists_activities_and_marks_the_one_that_moved_the_entity(
+        self, member_client: TestClient, crm_world: CrmWorld, db: Session
+    ) -> None:
+        entity = service.create_entity(db, crm_world.org.id, ref="ACT-1", name="活動テスト")
+        now = utcnow()
+        org_id = crm_world.org.id
+        service.move(db, org_id, entity.id, "lead", actor="test", at=now - timedelta(hours=3))
+        activities.record_activity(
+            db, org_id, entity.id, kind="mail_click", at=now - timedelta(hours=2)
+        )
+        activities.record_activity(
+            db, org_id, entity.id, kind="webinar_question", at=now - timedelta(hours=1)
+        )
+
+        html = member_client.get(f"/crm/entities/{entity.id}").text
+
+        rows = re.findall(r'<tr data-kind="(\w+)">(.*?)</tr>', html, re.S)
+        assert [kind for kind, _ in rows] == ["webinar_question", "mail_click"]
+        assert "✓" in rows[1][1]
+        assert "✓" not in rows[0][1]
+        assert "メールのクリック" in rows[1][1]
+
     def test_shows_the_history_newest_first_with_fast_passes_marked(
         self, member_client: TestClient, crm_world: CrmWorld
     ) -> None:
