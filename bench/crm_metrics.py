@@ -240,22 +240,22 @@ def pandas_metrics(events: Events, query: MetricsQuery) -> dict[str, Any]:
     pos = {k: model.position(k) for k in model.main_line}
     t["pos"] = t["stage"].map(pos)
     cohort = inr[inr["stage"].isin(model.main_line)].copy()
-    cohort = cohort.groupby(["entity", "stage", "period"], as_index=False)["at"].min()
-    later = t[t["pos"].notna()][["entity", "at", "pos"]].rename(
-        columns={"at": "later_at", "pos": "later_pos"}
+    cohort = cohort.groupby(["entity", "stage", "period"], as_index=False)[["seq", "at"]].min()
+    later = t[t["pos"].notna()][["entity", "seq", "at", "pos"]].rename(
+        columns={"seq": "later_seq", "at": "later_at", "pos": "later_pos"}
     )
     window = pd.Timedelta(days=query.window_days)
     conversion = {}
     for a, b in zip(model.main_line, model.main_line[1:], strict=False):
         c = cohort[cohort["stage"] == a]
         m = c.merge(later, on="entity")
-        m = m[(m["later_at"] > m["at"]) & (m["later_at"] <= m["at"] + window)]
+        m = m[(m["later_seq"] > m["seq"]) & (m["later_at"] <= m["at"] + window)]
         reached = m.groupby(["entity", "period"])["later_pos"].max().reset_index()
         conv = reached[reached["later_pos"] >= pos[b]].groupby("period").size()
         conversion[(a, b)] = (c.groupby("period").size(), conv)
     lead = cohort[cohort["stage"] == model.main_line[0]]
     m = lead.merge(later, on="entity")
-    m = m[(m["later_at"] > m["at"]) & (m["later_at"] <= m["at"] + window)]
+    m = m[(m["later_seq"] > m["seq"]) & (m["later_at"] <= m["at"] + window)]
     reached = m.groupby(["entity", "period"])["later_pos"].max().reset_index()
     cumulative = {
         b: reached[reached["later_pos"] >= pos[b]].groupby("period").size()

@@ -131,6 +131,7 @@ def _check_when(at: datetime | None, now: datetime) -> datetime:
             "the time of an activity needs a UTC offset",
             errors=[{"field": "at", "message": "ISO 8601 with an offset"}],
         )
+    service.check_time(at)
     if at > now + service.FUTURE_TOLERANCE:
         raise InvalidInput(
             "an activity cannot be dated in the future",
@@ -141,6 +142,7 @@ def _check_when(at: datetime | None, now: datetime) -> datetime:
 
 def _check_note(note: str) -> str:
     text = note.strip()
+    service.check_text(text)
     if len(text) > MAX_NOTE:
         raise InvalidInput(
             f"a note has at most {MAX_NOTE} characters",

@@ -34,12 +34,13 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tsunagu.consent.service import actor_label
 from tsunagu.core.clock import utcnow
 from tsunagu.crm import activities, handoffs
 from tsunagu.crm.models import CrmActivity
+from tsunagu.crm.schemas import Moment, StrictInput
 from tsunagu.crm.service import organization_timezone
 from tsunagu.identity.dependencies import ApiActor, DbSession, MemberActor
 from tsunagu.identity.service import Actor
@@ -47,14 +48,14 @@ from tsunagu.identity.service import Actor
 router = APIRouter(tags=["crm"])
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Strict(StrictInput):
+    """Unknown fields refused, text stripped, no NUL characters (``crm.schemas``)."""
 
 
 class ActivityCreate(_Strict):
     kind: str = Field(min_length=1, max_length=40)
     #: when it happened (default: now)
-    at: AwareDatetime | None = None
+    at: Moment | None = None
     campaign_id: uuid.UUID | None = None
     note: str = Field(default="", max_length=activities.MAX_NOTE)
 
@@ -63,7 +64,7 @@ class BulkActivity(_Strict):
     entity_id: uuid.UUID | None = None
     entity_ref: str | None = Field(default=None, min_length=1, max_length=100)
     kind: str = Field(min_length=1, max_length=40)
-    at: AwareDatetime
+    at: Moment
     campaign_id: uuid.UUID | None = None
     note: str = Field(default="", max_length=activities.MAX_NOTE)
 

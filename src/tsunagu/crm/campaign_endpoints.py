@@ -38,11 +38,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from tsunagu.consent.service import actor_label
 from tsunagu.crm import campaigns
 from tsunagu.crm.models import CrmCampaign
+from tsunagu.crm.schemas import MAX_AMOUNT, Moment, StrictInput
 from tsunagu.identity.dependencies import ApiActor, DbSession, MemberActor
 from tsunagu.vault.dependencies import RecordingSession, VaultDep
 
@@ -53,8 +54,8 @@ MemberStatus = Literal["invited", "registered", "attended", "no_show", "followed
 WindowDays = Annotated[int, Query(ge=0, le=campaigns.MAX_WINDOW_DAYS)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Input(StrictInput):
+    """Unknown fields refused, text stripped, no NUL characters (``crm.schemas``)."""
 
 
 class CampaignCreate(_Input):
@@ -62,7 +63,7 @@ class CampaignCreate(_Input):
     channel: Channel
     starts_on: date
     ends_on: date | None = None
-    cost: int = Field(default=0, ge=0)
+    cost: int = Field(default=0, ge=0, le=MAX_AMOUNT)
     purpose: str = Field(default="marketing", min_length=1, max_length=63)
 
 
@@ -71,7 +72,7 @@ class CampaignUpdate(_Input):
     channel: Channel | None = None
     starts_on: date | None = None
     ends_on: date | None = None
-    cost: int | None = Field(default=None, ge=0)
+    cost: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     purpose: str | None = Field(default=None, min_length=1, max_length=63)
 
 
@@ -102,7 +103,7 @@ class _Entities(_Input):
 class MembersAdd(_Entities):
     status: MemberStatus = "invited"
     #: when the campaign touched them (the invitation); now when absent
-    touched_at: AwareDatetime | None = None
+    touched_at: Moment | None = None
 
 
 class MembersUpdate(_Entities):

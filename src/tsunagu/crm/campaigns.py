@@ -111,8 +111,8 @@ def _check_fields(
         raise InvalidInput(f"channel: one of {', '.join(CHANNELS)}")
     if ends_on is not None and ends_on < starts_on:
         raise InvalidInput("ends_on: the last day lies before the first day")
-    if cost < 0:
-        raise InvalidInput("cost: must not be negative")
+    crm_service.check_amount(cost, "cost")
+    crm_service.check_text(name, purpose)
     consent_service.resolve_purpose(session, organization_id, purpose)
 
 
@@ -246,6 +246,7 @@ def resolve_entities(
     ``EntityNotFound`` naming every one that is not the organization's."""
     ids = list(dict.fromkeys(entity_ids))
     wanted_refs = list(dict.fromkeys(r.strip() for r in refs))
+    crm_service.check_text(*wanted_refs)
     if len(ids) + len(wanted_refs) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} entities per call")
     found_ids: set[uuid.UUID] = set()

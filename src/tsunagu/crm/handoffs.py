@@ -241,6 +241,11 @@ def check_rating(rating: object, comment: str) -> tuple[int, str]:
             errors=[{"field": "rating", "message": "a whole number from 1 to 5"}],
         )
     text = comment.strip()
+    if "\x00" in text:
+        raise InvalidRating(
+            "a comment must not contain NUL characters",
+            errors=[{"field": "comment", "message": "no NUL characters"}],
+        )
     if len(text) > MAX_COMMENT:
         raise InvalidRating(
             f"a comment has at most {MAX_COMMENT} characters",
@@ -263,6 +268,11 @@ def rate(
     """Rate a handoff (or change one's own rating within ``EDIT_WINDOW``)."""
     transition = get_handoff(session, organization_id, transition_id, model=model)
     value, text = check_rating(rating, comment)
+    if transition.actor == rater:
+        raise InvalidRating(
+            "the receiving side rates a handoff, not whoever handed it over",
+            errors=[{"field": "rating", "message": "you made this move"}],
+        )
     now = now or utcnow()
     existing = session.scalar(
         select(CrmHandoffRating).where(CrmHandoffRating.transition_id == transition.id)

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from tsunagu.core.clock import utcnow
@@ -47,6 +48,7 @@ from tsunagu.core.imports import (
     run_import,
     to_int,
 )
+from tsunagu.crm.errors import StaleStage
 from tsunagu.crm.models import CrmEntity, CrmTransition
 from tsunagu.crm.schemas import MAX_AMOUNT, in_range
 from tsunagu.crm.service import FUTURE_TOLERANCE, check_move, load_model
@@ -280,16 +282,23 @@ def import_transitions(
         ]
         insert_rows(session, CrmTransition.__table__, rows)  # type: ignore[arg-type]
 
-    result = run_import(
-        data,
-        COLUMNS,
-        write,
-        check=check,
-        encoding=encoding,
-        max_bytes=max_bytes,
-        progress=progress,
-    )
-    session.flush()
+    try:
+        result = run_import(
+            data,
+            COLUMNS,
+            write,
+            check=check,
+            encoding=encoding,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+        session.flush()
+    except IntegrityError as exc:
+        # someone moved one of the entities (or created one of the refs) meanwhile
+        raise StaleStage(
+            "the pipeline changed while the file was imported; nothing was written — "
+            "import it again"
+        ) from exc
     return TransitionImport(
         imported=result.imported, created_entities=len(new_refs), encoding=result.encoding
     )

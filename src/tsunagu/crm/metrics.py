@@ -93,6 +93,11 @@ _DAY_US: Final = 86_400_000_000
 # --- the query ---------------------------------------------------------------------------
 
 
+#: the calendar a query may cover (beyond it period arithmetic leaves the calendar)
+EARLIEST_DAY: Final = date(1900, 1, 1)
+LATEST_DAY: Final = date(9998, 12, 1)
+
+
 @dataclass(frozen=True)
 class MetricsQuery:
     """What to compute: local dates ``[start, end)`` in ``timezone``, by ``period``."""
@@ -110,6 +115,11 @@ class MetricsQuery:
             raise InvalidInput(f"unknown period {self.period!r}: use 'week' or 'month'")
         if self.start >= self.end:
             raise InvalidInput("start must be before end")
+        if self.start < EARLIEST_DAY or self.end > LATEST_DAY:
+            raise InvalidInput(
+                f"the range must lie between {EARLIEST_DAY.isoformat()} "
+                f"and {LATEST_DAY.isoformat()}"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -592,14 +602,15 @@ def _prepare(
     reach = np.full(n, -1, dtype=np.int8)
     ahead = np.zeros(n, dtype=bool)
     ahead[:-1] = has_next[:-1] & (at[1:] <= limit[:-1])
-    reach[:-1] = np.where(ahead[:-1] & (at[1:] > at[:-1]), pos[1:], -1)
+    # the next rows come later in the entity's history, even at the same instant
+    reach[:-1] = np.where(ahead[:-1], pos[1:], -1)
     # a row stops looking once the answer cannot change: the next position for a step,
     # the last main position for the first main stage (whose cohort feeds the cumulative)
     main = frame.model.main_line
     goal = np.where(tos == frame.code(main[0]), len(main) - 1, pos + 1).astype(np.int8)
     idx = np.flatnonzero(ahead & cohort & (reach < goal))
     # the rows still looking carry their own time, limit, goal and answer (compact arrays)
-    at_i, lim_i, goal_i, r_i = at[idx], limit[idx], goal[idx], reach[idx]
+    lim_i, goal_i, r_i = limit[idx], goal[idx], reach[idx]
     k = 2
     while idx.size:
         # row idx + k is the same entity's iff row idx + k - 1 has a next (the chain so far)
@@ -607,10 +618,10 @@ def _prepare(
         j = np.minimum(before + 1, n - 1)
         at_j = at[j]
         ok = has_next[before] & (at_j <= lim_i)
-        r_i = np.where(ok & (at_j > at_i), np.maximum(r_i, pos[j]), r_i)
+        r_i = np.where(ok, np.maximum(r_i, pos[j]), r_i)
         reach[idx] = r_i
         keep = ok & (r_i < goal_i)
-        idx, at_i, lim_i, goal_i, r_i = (x[keep] for x in (idx, at_i, lim_i, goal_i, r_i))
+        idx, lim_i, goal_i, r_i = (x[keep] for x in (idx, lim_i, goal_i, r_i))
         k += 1
     in_range = (p >= 0) & (p < frame.n)
     ev = pa.table(

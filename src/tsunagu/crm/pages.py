@@ -942,7 +942,7 @@ def _metrics_report(
             start = date.fromisoformat(params["start"].strip())
         if params.get("last"):
             end = date.fromisoformat(params["last"].strip()) + timedelta(days=1)
-    except ValueError:
+    except (ValueError, OverflowError):
         start, end = default_range(today)
         error = "date"
     period: Literal["week", "month"] = "month" if params.get("period") == "month" else "week"

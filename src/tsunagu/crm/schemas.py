@@ -13,13 +13,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from tsunagu.crm import service
+
 Department = Literal["marketing", "inside_sales", "field_sales", "customer_success"]
 Role = Literal["won", "lost", "churned", "renewal", "recycle", "dead_end"]
 STAGE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-#: the largest amount accepted, in yen (far above any deal; well inside a BIGINT)
-MAX_AMOUNT = 10**15
-#: the earliest year a move may be dated in (older is a typo, not a pipeline event)
-MIN_YEAR = 1900
+#: the limits of ``crm.service``, for the API's own validation
+MAX_AMOUNT = service.MAX_AMOUNT
+MIN_YEAR = service.EARLIEST_YEAR
 
 
 def in_range(value: datetime) -> datetime:

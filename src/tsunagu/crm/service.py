@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, func, select
@@ -44,6 +44,8 @@ from tsunagu.vault.service import access_person
 FUTURE_TOLERANCE = timedelta(minutes=5)
 #: moves dated before this year are typing mistakes (and some cannot be stored at all)
 EARLIEST_YEAR = 1900
+#: the largest amount accepted, in yen (far above any deal; well inside a BIGINT)
+MAX_AMOUNT = 10**15
 
 Source = Literal["ui", "api", "import", "rule", "demo"]
 
@@ -147,9 +149,8 @@ def create_entity(
     ref = ref.strip()
     if not ref or not name.strip():
         raise InvalidInput("an entity needs a ref and a name")
-    _check_text(ref, name, industry, size, channel, region)
-    if amount is not None and amount < 0:
-        raise InvalidInput("amount must not be negative")
+    check_text(ref, name, industry, size, channel, region)
+    check_amount(amount)
     if person_id is not None:
         try:
             access_person(session, organization_id, person_id)
@@ -274,10 +275,32 @@ def history(
     ).all()
 
 
-def _check_text(*values: str | None) -> None:
+def check_text(*values: str | None) -> None:
     """Refuse NUL characters (PostgreSQL cannot store them in text)."""
     if any(value is not None and "\x00" in value for value in values):
         raise InvalidInput("text must not contain NUL characters")
+
+
+def check_amount(amount: int | None, what: str = "amount") -> None:
+    """An amount in yen: not negative, not beyond ``MAX_AMOUNT``."""
+    if amount is None:
+        return
+    if amount < 0:
+        raise InvalidInput(f"{what} must not be negative")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{what} must not be larger than {MAX_AMOUNT:,}")
+
+
+def check_time(at: datetime) -> None:
+    """An aware time that exists in UTC and lies in or after ``EARLIEST_YEAR``."""
+    if at.tzinfo is None:
+        raise InvalidInput("a time needs a UTC offset")
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("the time lies outside the calendar") from None
+    if utc.year < EARLIEST_YEAR:
+        raise InvalidInput(f"a time cannot lie before {EARLIEST_YEAR}")
 
 
 # --- moving ------------------------------------------------------------------------------
@@ -339,13 +362,11 @@ def move(
     at = at or now
     if at.tzinfo is None:
         raise InvalidInput("the time of a move needs a UTC offset")
-    if at.year < EARLIEST_YEAR:
-        raise InvalidInput(f"a move cannot be dated before {EARLIEST_YEAR}")
+    check_time(at)
     if at > now + FUTURE_TOLERANCE:
         raise InvalidInput("a move cannot be dated in the future")
-    if amount is not None and amount < 0:
-        raise InvalidInput("amount must not be negative")
-    _check_text(reason, actor)
+    check_amount(amount)
+    check_text(reason, actor)
     if campaign_id is not None:
         campaign = session.get(CrmCampaign, campaign_id)
         if campaign is None or campaign.organization_id != organization_id:

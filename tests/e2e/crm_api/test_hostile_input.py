@@ -100,3 +100,88 @@ class TestHostileInput:
         )
 
         assert_client_error(response)
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"start": "0001-01-01", "end": "0001-01-08"},
+            {"start": "9999-12-01", "end": "9999-12-31", "period": "month"},
+        ],
+    )
+    def test_metrics_at_the_ends_of_the_calendar(
+        self, client: TestClient, db: Session, params: dict[str, str]
+    ) -> None:
+        _org, key = tenant(db, role="viewer")
+
+        response = client.get("/api/v1/crm/metrics", params=params, headers=bearer(key))
+
+        assert_client_error(response)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"kind": "mail_click", "at": "0001-01-01T00:00:00+09:00"},
+            {"kind": "mail_click", "at": "1800-01-01T00:00:00+09:00"},
+            {"kind": "mail_click", "note": "\x00"},
+        ],
+    )
+    def test_recording_an_activity(
+        self, client: TestClient, db: Session, body: dict[str, Any]
+    ) -> None:
+        org, key = tenant(db)
+        entity_id = entity(db, org, "A")
+
+        response = client.post(f"{ENTITIES}/{entity_id}/activities", json=body, headers=bearer(key))
+
+        assert_client_error(response)
+
+    def test_recording_activities_in_bulk_before_1900(
+        self, client: TestClient, db: Session
+    ) -> None:
+        org, key = tenant(db)
+        entity(db, org, "A")
+        body = {
+            "activities": [
+                {"entity_ref": "A", "kind": "mail_click", "at": "1800-01-01T00:00:00+09:00"}
+            ]
+        }
+
+        response = client.post("/api/v1/crm/activities", json=body, headers=bearer(key))
+
+        assert_client_error(response)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "展示会", "channel": "exhibition", "starts_on": "2026-01-05", "cost": 10**30},
+            {"name": "展示会\x00", "channel": "exhibition", "starts_on": "2026-01-05"},
+        ],
+    )
+    def test_creating_a_campaign(
+        self, client: TestClient, db: Session, body: dict[str, Any]
+    ) -> None:
+        _org, key = tenant(db)
+
+        response = client.post("/api/v1/crm/campaigns", json=body, headers=bearer(key))
+
+        assert_client_error(response)
+
+    def test_a_member_touched_at_the_start_of_the_calendar(
+        self, client: TestClient, db: Session
+    ) -> None:
+        org, key = tenant(db)
+        entity(db, org, "A")
+        created = client.post(
+            "/api/v1/crm/campaigns",
+            json={"name": "展示会", "channel": "exhibition", "starts_on": "2026-01-05"},
+            headers=bearer(key),
+        )
+        members = f"/api/v1/crm/campaigns/{created.json()['id']}/members"
+
+        response = client.post(
+            members,
+            json={"refs": ["A"], "touched_at": "0001-01-01T00:00:00+09:00"},
+            headers=bearer(key),
+        )
+
+        assert_client_error(response)

@@ -147,6 +147,18 @@ class TestRate:
         with pytest.raises(InvalidRating):
             rate(db, org.id, handoff.id, rating=value, rater="staff:x")
 
+    def test_whoever_handed_over_cannot_rate_the_handoff(
+        self, db: Session, org: Organization, handoff: CrmTransition
+    ) -> None:
+        with pytest.raises(InvalidRating, match="receiving side"):
+            rate(db, org.id, handoff.id, rating=5, rater=handoff.actor)
+
+    def test_a_comment_with_a_nul_character_is_refused(
+        self, db: Session, org: Organization, handoff: CrmTransition
+    ) -> None:
+        with pytest.raises(InvalidRating):
+            rate(db, org.id, handoff.id, rating=3, comment="\x00", rater="staff:x")
+
     def test_a_too_long_comment_is_refused(
         self, db: Session, org: Organization, handoff: CrmTransition
     ) -> None:

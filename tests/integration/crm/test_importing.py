@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tests.support.factories import create_org
 from tsunagu.core.errors import InvalidInput
 from tsunagu.crm import manage, service
+from tsunagu.crm.errors import StaleStage
 from tsunagu.crm.importing import import_transitions
 from tsunagu.crm.models import CrmEntity, CrmTransition
 from tsunagu.identity.models import Organization
@@ -309,3 +310,25 @@ class TestImportTransitionsRefuses:
             import_transitions(db, org.id, b"entity_id,from_stage,at\nA-1,,2026-01-01T00:00:00Z\n")
 
         assert exc.value.errors[0]["column"] == "to_stage"
+
+
+class TestConcurrentMove:
+    def test_a_move_landing_while_the_file_is_written_is_a_conflict(self, db: Session) -> None:
+        org = create_org(db)
+        entity = service.create_entity(db, org.id, ref="A-1", name="株式会社A")
+        service.move(db, org.id, entity.id, "lead", actor="t", at=datetime(2026, 1, 5, tzinfo=UTC))
+
+        def someone_moves_it(stage: str, done: int, _total: int) -> None:
+            if stage == "writing" and done == 0:
+                service.move(
+                    db, org.id, entity.id, "nurturing", actor="t",
+                    at=datetime(2026, 1, 6, tzinfo=UTC),
+                )  # fmt: skip
+
+        with pytest.raises(StaleStage):
+            import_transitions(
+                db,
+                org.id,
+                csv("A-1,lead,promising,2026-01-07T09:00:00+09:00,"),
+                progress=someone_moves_it,
+            )

@@ -299,3 +299,16 @@ class TestUnstorableInput:
 
         with pytest.raises(InvalidInput, match="NUL"):
             service.move(db, org.id, entity_id, "lead", actor="t", reason="\x00")
+
+    def test_an_amount_beyond_the_column_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+        entity_id = new_entity(db, org)
+
+        with pytest.raises(InvalidInput, match="larger than"):
+            service.move(db, org.id, entity_id, "lead", actor="t", amount=10**30)
+
+    def test_an_entity_amount_beyond_the_column_is_refused(self, db: Session) -> None:
+        org = create_org(db)
+
+        with pytest.raises(InvalidInput, match="larger than"):
+            service.create_entity(db, org.id, ref="A", name="x", amount=10**30)

@@ -116,11 +116,12 @@ def conversion(
             continue
         cohort += 1
         t = entries[0].at
+        later = history[history.index(entries[0]) + 1 :]  # after it, even at the same instant
         if any(
-            t < m.at <= t + timedelta(days=window_days)
+            m.at <= t + timedelta(days=window_days)
             and (pos := model.position(m.stage) if m.stage in model else None) is not None
             and pos >= target
-            for m in history
+            for m in later
         ):
             converted += 1
     return cohort, converted

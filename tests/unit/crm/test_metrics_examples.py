@@ -119,6 +119,13 @@ class TestConversion:
         assert cumulative["qualified"]["converted"] == 1
         assert cumulative["opportunity"]["converted"] == 0
 
+    def test_a_later_move_at_the_same_instant_converts(self) -> None:
+        # history imported with dates only: lead and nurturing at the same instant, in order
+        result = run([[("lead", 0 * DAY), ("nurturing", 0 * DAY)]], weeks(1))
+
+        step = result["conversion"]["steps"][0]
+        assert (step["cohort"], step["converted"]) == (1, 1)
+
     def test_an_empty_cohort_has_no_rate(self) -> None:
         result = run([[("lead", 0 * DAY)]], weeks(1))
 
@@ -322,6 +329,8 @@ class TestValidation:
             (MetricsQuery(date(2026, 1, 1), date(2026, 2, 1), timezone="Mars/Base"), "time zone"),
             (MetricsQuery(date(2026, 1, 1), date(2026, 2, 1), segment={"colour": "red"}), "colour"),
             (MetricsQuery(date(2026, 1, 1), date(2026, 2, 1), window_days=0), "window_days"),
+            (MetricsQuery(date(1, 1, 1), date(1, 1, 8)), "must lie between"),
+            (MetricsQuery(date(9999, 12, 1), date(9999, 12, 31), period="month"), "lie between"),
         ],
     )
     def test_a_bad_query_is_refused_with_a_clear_message(
