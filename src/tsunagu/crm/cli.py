@@ -35,19 +35,12 @@ from tsunagu.crm.importing import import_transitions
 from tsunagu.crm.metrics import MetricsQuery, report
 from tsunagu.identity import service as identity
 from tsunagu.identity.cli import open_database
+from tsunagu.identity.import_cli import Encoding, print_import_errors
 
 crm_app = typer.Typer(help="THE MODEL pipeline: import transitions, metrics.", no_args_is_help=True)
 
 #: the actor the imported transitions name for an operator at the command line
 OPERATOR = "operator"
-#: how many row errors a failed import prints under the error line
-SHOWN_ROW_ERRORS = 10
-
-
-class Encoding(StrEnum):
-    auto = "auto"
-    utf_8 = "utf-8"
-    cp932 = "cp932"
 
 
 class Period(StrEnum):
@@ -105,17 +98,7 @@ def import_command(
     except InvalidInput as exc:
         if not exc.errors:
             raise
-        stderr.print(f"error: {file}: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-        for item in exc.errors[:SHOWN_ROW_ERRORS]:
-            column = f", column {item['column']}" if item.get("column") else ""
-            stderr.print(
-                f"  row {item['row']}{column}: {item['reason']}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-        if len(exc.errors) > SHOWN_ROW_ERRORS:
-            stderr.print(f"  … and {len(exc.errors) - SHOWN_ROW_ERRORS} more", markup=False)
+        print_import_errors(stderr, file, exc)
         raise typer.Exit(1) from None
     typer.echo(f"imported {result.imported} transitions ({result.created_entities} new entities)")
 

@@ -28,6 +28,22 @@ person_app = typer.Typer(help="Persons (data subjects).", no_args_is_help=True)
 SHOWN_ROW_ERRORS = 10
 
 
+def print_import_errors(console: Console, file: object, exc: InvalidInput) -> None:
+    """The error line of a refused import, then its first row errors (row, column, reason)
+    and how many more there are — the same report for every ``… import`` command."""
+    console.print(f"error: {file}: {exc.message}", markup=False, highlight=False, soft_wrap=True)
+    for item in exc.errors[:SHOWN_ROW_ERRORS]:
+        column = f", column {item['column']}" if item.get("column") else ""
+        console.print(
+            f"  row {item['row']}{column}: {item['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(exc.errors) > SHOWN_ROW_ERRORS:
+        console.print(f"  … and {len(exc.errors) - SHOWN_ROW_ERRORS} more", markup=False)
+
+
 class Encoding(StrEnum):
     auto = "auto"
     utf_8 = "utf-8"
@@ -106,19 +122,7 @@ def import_command(
                     progress=progress,
                 )
         except InvalidInput as exc:
-            stderr.print(
-                f"error: {file}: {exc.message}", markup=False, highlight=False, soft_wrap=True
-            )
-            for item in exc.errors[:SHOWN_ROW_ERRORS]:
-                column = f", column {item['column']}" if item.get("column") else ""
-                stderr.print(
-                    f"  row {item['row']}{column}: {item['reason']}",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            if len(exc.errors) > SHOWN_ROW_ERRORS:
-                stderr.print(f"  … and {len(exc.errors) - SHOWN_ROW_ERRORS} more", markup=False)
+            print_import_errors(stderr, file, exc)
             raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import sys
 import uuid
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -40,6 +39,7 @@ from tsunagu.core.settings import get_settings
 from tsunagu.identity import service as identity
 from tsunagu.identity.cli import open_database
 from tsunagu.identity.errors import PersonNotFound
+from tsunagu.identity.import_cli import Encoding, print_import_errors
 from tsunagu.identity.models import Person
 from tsunagu.vault import service
 from tsunagu.vault.crypto import MasterKeyRing
@@ -51,14 +51,6 @@ consent_app = typer.Typer(help="Consents: expiry, guardians.", no_args_is_help=T
 
 #: the actor the ledger and the record versions name for an operator at the command line
 OPERATOR = "operator"
-#: how many row errors a failed import prints under the error line
-SHOWN_ROW_ERRORS = 10
-
-
-class Encoding(StrEnum):
-    auto = "auto"
-    utf_8 = "utf-8"
-    cp932 = "cp932"
 
 
 def _day(value: str | None) -> date | None:
@@ -204,16 +196,6 @@ def import_command(
     except InvalidInput as exc:
         if not exc.errors:
             raise
-        stderr.print(f"error: {file}: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-        for item in exc.errors[:SHOWN_ROW_ERRORS]:
-            column = f", column {item['column']}" if item.get("column") else ""
-            stderr.print(
-                f"  row {item['row']}{column}: {item['reason']}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-        if len(exc.errors) > SHOWN_ROW_ERRORS:
-            stderr.print(f"  … and {len(exc.errors) - SHOWN_ROW_ERRORS} more", markup=False)
+        print_import_errors(stderr, file, exc)
         raise typer.Exit(1) from None
     typer.echo(f"imported {result.imported} records")
