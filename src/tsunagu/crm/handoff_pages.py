@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
@@ -34,7 +33,7 @@ from tsunagu.crm import handoffs
 from tsunagu.crm.activities import kind_label
 from tsunagu.crm.service import load_model
 from tsunagu.crm.stages import StageModel
-from tsunagu.identity.models import Membership, StaffUser
+from tsunagu.identity import service as identity_service
 from tsunagu.identity.web_auth import StaffPage, csrf_protect, page_staff, redirect, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -74,12 +73,10 @@ def _can_rate(page: StaffPage) -> bool:
 
 def _staff_names(db: Session, organization_id: uuid.UUID) -> dict[str, str]:
     """``user:<id>`` → display name, for the organization's staff."""
-    rows = db.execute(
-        select(StaffUser.id, StaffUser.display_name, StaffUser.email)
-        .join(Membership, Membership.user_id == StaffUser.id)
-        .where(Membership.organization_id == organization_id)
-    ).all()
-    return {f"user:{row.id}": row.display_name or row.email for row in rows}
+    return {
+        f"user:{user_id}": name
+        for user_id, name in identity_service.staff_names(db, organization_id).items()
+    }
 
 
 def who(actor: str, names: dict[str, str], locale: str) -> str:

@@ -55,7 +55,7 @@ from tsunagu.crm.errors import (
 )
 from tsunagu.crm.models import CrmEntity
 from tsunagu.crm.stages import DEPARTMENTS, StageModel
-from tsunagu.identity.models import Membership, StaffUser
+from tsunagu.identity import service as identity_service
 from tsunagu.identity.web_auth import (
     StaffPage,
     csrf_protect,
@@ -269,13 +269,7 @@ def _can_write(page: StaffPage) -> bool:
 
 def _staff_names(db: Session, organization_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """The organization's staff by id (the owner filter and the owners on cards)."""
-    rows = db.execute(
-        select(StaffUser.id, StaffUser.display_name, StaffUser.email)
-        .join(Membership, Membership.user_id == StaffUser.id)
-        .where(Membership.organization_id == organization_id)
-        .order_by(StaffUser.display_name)
-    ).all()
-    return {row.id: row.display_name or row.email for row in rows}
+    return identity_service.staff_names(db, organization_id)
 
 
 def _actor_label(actor: str, staff: dict[uuid.UUID, str]) -> str:

@@ -199,6 +199,18 @@ def find_membership(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> 
     )
 
 
+def staff_names(session: Session, organization_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """The organization's staff by id, as people read them (display name, else e-mail),
+    sorted by name."""
+    rows = session.execute(
+        select(StaffUser.id, StaffUser.display_name, StaffUser.email)
+        .join(Membership, Membership.user_id == StaffUser.id)
+        .where(Membership.organization_id == organization_id)
+        .order_by(StaffUser.display_name)
+    ).all()
+    return {row.id: row.display_name or row.email for row in rows}
+
+
 def list_staff(session: Session, actor: Actor) -> list[tuple[StaffUser, Membership]]:
     """Staff of the actor's organization, by e-mail."""
     rows = session.execute(
