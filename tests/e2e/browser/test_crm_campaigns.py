@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import Screenshots
 from tests.e2e.crm_campaigns.world import build_campaign_world
 from tests.support.factories import DEFAULT_PASSWORD
-from tests.support.live import serving
+from tests.support.live import serving, staff_page
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 from tsunagu.vault.service import Vault
@@ -26,12 +26,8 @@ from tsunagu.vault.service import Vault
 pytestmark = pytest.mark.browser
 
 LANGS = ("ja", "en")
-LOCALES = {"ja": "ja-JP", "en": "en-US"}
 TEXT = {
     "ja": {
-        "email": "メールアドレス",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "name": "名前",
         "channel": "チャネル",
         "first_day": "開始日",
@@ -45,9 +41,6 @@ TEXT = {
         "registered": "申込済み",
     },
     "en": {
-        "email": "E-mail address",
-        "password": "Password",
-        "sign_in": "Sign in",
         "name": "Name",
         "channel": "Channel",
         "first_day": "First day",
@@ -99,23 +92,21 @@ def signed_in(browser: Any, campaign_server: CampaignServer) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(lang: str) -> Any:
-        context = browser.new_context(
-            locale=LOCALES[lang],
-            base_url=campaign_server.url,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        def listen(page: Any) -> None:
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        page = staff_page(
+            browser,
+            campaign_server.url,
+            lang,
+            campaign_server.admin_emails[lang],
+            DEFAULT_PASSWORD,
+            contexts=contexts,
+            before_sign_in=listen,
+        )
         page.errors = errors
-        text = TEXT[lang]
-        page.goto("/signin")
-        page.get_by_label(text["email"], exact=True).fill(campaign_server.admin_emails[lang])
-        page.get_by_label(text["password"], exact=True).fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page).to_have_url(f"{campaign_server.url}/dashboard")
         return page
 
     yield make

@@ -17,19 +17,15 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Screenshots
 from tests.e2e.crm_handoffs.world import build_handoff_world
-from tests.support.live import serving
+from tests.support.live import serving, staff_page
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 LANGS = ("ja", "en")
-LOCALES = {"ja": "ja-JP", "en": "en-US"}
 TEXT = {
     "ja": {
-        "email": "メールアドレス",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "inbox": "評価待ちの引き継ぎ",
         "rating": "4 — 良い",
         "comment": "コメント",
@@ -38,9 +34,6 @@ TEXT = {
         "report": "引き継ぎの評価レポート",
     },
     "en": {
-        "email": "E-mail address",
-        "password": "Password",
-        "sign_in": "Sign in",
         "inbox": "Handoffs to rate",
         "rating": "4 — good",
         "comment": "Comment",
@@ -85,21 +78,14 @@ def signed_in(browser: Any, handoff_server: HandoffServer) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(lang: str) -> Any:
-        context = browser.new_context(
-            locale=LOCALES[lang],
-            base_url=handoff_server.url,
-            viewport={"width": 1280, "height": 900},
+        return staff_page(
+            browser,
+            handoff_server.url,
+            lang,
+            handoff_server.emails[lang],
+            handoff_server.password,
+            contexts=contexts,
         )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        text = TEXT[lang]
-        page.goto("/signin")
-        page.get_by_label(text["email"], exact=True).fill(handoff_server.emails[lang])
-        page.get_by_label(text["password"], exact=True).fill(handoff_server.password)
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page).to_have_url(f"{handoff_server.url}/dashboard")
-        return page
 
     yield make
     for context in contexts:

@@ -18,19 +18,15 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Screenshots
 from tests.e2e.crm_pages.world import build_crm_world
-from tests.support.live import serving
+from tests.support.live import serving, staff_page
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 LANGS = ("ja", "en")
-LOCALES = {"ja": "ja-JP", "en": "en-US"}
 TEXT = {
     "ja": {
-        "email": "メールアドレス",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "pipeline": "パイプライン",
         "board": "パイプラインボード",
         "new_stage": "移動先のステージ",
@@ -42,9 +38,6 @@ TEXT = {
         "reason_needed": "失注には理由が必要です",
     },
     "en": {
-        "email": "E-mail address",
-        "password": "Password",
-        "sign_in": "Sign in",
         "pipeline": "Pipeline",
         "board": "Pipeline board",
         "new_stage": "New stage",
@@ -115,23 +108,22 @@ def signed_in(browser: Any, crm_server: CrmServer) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(lang: str) -> SignedIn:
-        context = browser.new_context(
-            locale=LOCALES[lang],
-            base_url=crm_server.url,
+        errors: list[str] = []
+
+        def listen(page: Any) -> None:
+            page.on("console", lambda m: _console(errors, m))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page = staff_page(
+            browser,
+            crm_server.url,
+            lang,
+            crm_server.member_emails[lang],
+            crm_server.password,
+            contexts=contexts,
+            before_sign_in=listen,
             viewport={"width": 1400, "height": 900},
         )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: _console(errors, m))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        text = TEXT[lang]
-        page.goto("/signin")
-        page.get_by_label(text["email"], exact=True).fill(crm_server.member_emails[lang])
-        page.get_by_label(text["password"], exact=True).fill(crm_server.password)
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page).to_have_url(f"{crm_server.url}/dashboard")
         return SignedIn(page, errors)
 
     yield make

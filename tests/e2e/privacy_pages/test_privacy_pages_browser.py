@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Screenshots
 from tests.e2e.privacy_pages.world import build_privacy_world
-from tests.support.live import serving
+from tests.support.live import serving, staff_page
 from tsunagu.core.database import make_engine, make_session_factory, migrate, unit_of_work
 from tsunagu.core.settings import Settings
 from tsunagu.vault.service import Vault
@@ -25,12 +25,8 @@ from tsunagu.vault.service import Vault
 pytestmark = pytest.mark.browser
 
 LANGS = ("ja", "en")
-LOCALES = {"ja": "ja-JP", "en": "en-US"}
 TEXT = {
     "ja": {
-        "email": "メールアドレス",
-        "password": "パスワード",
-        "sign_in": "サインイン",
         "privacy": "個人情報保護管理",
         "catalogue": "データ項目と利用目的",
         "code": "コード",
@@ -46,9 +42,6 @@ TEXT = {
         "csv": "個人情報保護委員会向けCSVをダウンロード",
     },
     "en": {
-        "email": "E-mail address",
-        "password": "Password",
-        "sign_in": "Sign in",
         "privacy": "Privacy management",
         "catalogue": "Categories and purposes",
         "code": "Code",
@@ -101,22 +94,15 @@ def signed_in(browser: Any, privacy_server: PrivacyServer) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(lang: str) -> Any:
-        context = browser.new_context(
-            locale=LOCALES[lang],
-            base_url=privacy_server.url,
-            viewport={"width": 1280, "height": 900},
+        return staff_page(
+            browser,
+            privacy_server.url,
+            lang,
+            privacy_server.admin_emails[lang],
+            privacy_server.password,
+            contexts=contexts,
             accept_downloads=True,
         )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        text = TEXT[lang]
-        page.goto("/signin")
-        page.get_by_label(text["email"], exact=True).fill(privacy_server.admin_emails[lang])
-        page.get_by_label(text["password"], exact=True).fill(privacy_server.password)
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page).to_have_url(f"{privacy_server.url}/dashboard")
-        return page
 
     yield make
     for context in contexts:
