@@ -39,6 +39,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as RichProgress
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from tsunagu.cases.cli import cases_app
 from tsunagu.core.database import current_revision, make_engine, migrate, unit_of_work
 from tsunagu.core.errors import AppError
 from tsunagu.core.settings import get_settings
@@ -66,6 +67,7 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(vault_app, name="vault")
 app.add_typer(consent_app, name="consent")
 app.add_typer(crm_app, name="crm")
+app.add_typer(cases_app, name="cases")
 
 _stderr = Console(stderr=True)
 

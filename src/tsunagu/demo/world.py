@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from tsunagu.core.settings import Settings, get_settings
+from tsunagu.demo.cases import cases_step
 from tsunagu.demo.consents import consents_step, records_step
 from tsunagu.demo.crm import crm_step
 from tsunagu.demo.ledger import ensure_demo_ledger_for
@@ -103,6 +104,7 @@ STEPS: list[Step] = [
     records_step,
     consents_step,
     crm_step,
+    cases_step,
 ]
 
 

@@ -14,6 +14,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import tsunagu
+from tsunagu.cases import endpoints as cases_endpoints
+from tsunagu.cases import inquiry_pages as cases_inquiry_pages
+from tsunagu.cases import integration_endpoints as cases_integration_endpoints
+from tsunagu.cases import kpt_endpoints as cases_kpt_endpoints
+from tsunagu.cases import kpt_pages as cases_kpt_pages
+from tsunagu.cases import pages as cases_pages
+from tsunagu.cases import settings_endpoints as cases_settings_endpoints
 from tsunagu.consent import endpoints as consent_endpoints
 from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
@@ -115,6 +122,10 @@ def create_app(
     app.include_router(crm_endpoints.router, prefix="/api/v1")
     app.include_router(crm_campaign_endpoints.router, prefix="/api/v1")
     app.include_router(crm_activity_endpoints.router, prefix="/api/v1")
+    app.include_router(cases_settings_endpoints.router, prefix="/api/v1")
+    app.include_router(cases_integration_endpoints.router, prefix="/api/v1")
+    app.include_router(cases_kpt_endpoints.router, prefix="/api/v1")
+    app.include_router(cases_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
     app.include_router(vault_portal_pages.router)
@@ -123,5 +134,8 @@ def create_app(
     app.include_router(crm_pages.router)
     app.include_router(crm_campaign_pages.router)
     app.include_router(crm_handoff_pages.router)
+    app.include_router(cases_pages.router)
+    app.include_router(cases_kpt_pages.router)
+    app.include_router(cases_inquiry_pages.router)
     app.mount("/static", static_files(), name="static")
     return app

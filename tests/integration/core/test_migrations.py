@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from tsunagu.core.database import alembic_config
-from tsunagu.migrations.metadata import target_metadata
+from tsunagu.migrations.metadata import include_object, target_metadata
 
 
 def test_migrations_have_one_head() -> None:
@@ -15,5 +15,5 @@ def test_migrations_have_one_head() -> None:
 
 
 def test_models_and_migrations_agree(connection: Connection) -> None:
-    context = MigrationContext.configure(connection)
+    context = MigrationContext.configure(connection, opts={"include_object": include_object})
     assert compare_metadata(context, target_metadata) == []

@@ -1,0 +1,7 @@
+"""Staff pages of KPT retrospective boards."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
