@@ -63,6 +63,33 @@ class Settings(BaseSettings):
     #: that destroying a key shreds the payloads (default: the SQLite file keys.db in home)
     vault_keystore_url: str | None = None
 
+    #: the address people reach this server at (links in e-mails to inquirers and staff)
+    public_base_url: str = "http://127.0.0.1:8000"
+    #: SMTP server for notifications; unset keeps mails queued in the outbox, unsent
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "tsunagu@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    #: upgrade the SMTP connection with STARTTLS
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    #: submissions of public inquiry forms one address may make per window
+    inquiry_rate_limit: int = 5
+    inquiry_rate_window_seconds: int = 600
+    #: seconds one webhook request may take before it counts as failed
+    webhook_timeout_seconds: float = 5.0
+    #: deliveries after which a failing webhook delivery is given up ("dead")
+    webhook_max_attempts: int = 6
+    #: run the background sender of e-mails and webhooks inside ``tsunagu serve``
+    cases_worker: bool = True
+    #: seconds between the background sender's rounds
+    cases_worker_interval_seconds: float = 2.0
+
+    def attachment_dir(self) -> Path:
+        """Where case attachments are kept (outside the database)."""
+        return self.home / "attachments"
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: ``TSUNAGU_DATABASE_URL`` or the SQLite file in home."""
         if self.database_url:

@@ -17,10 +17,12 @@ import tsunagu
 from tsunagu.cases import endpoints as cases_endpoints
 from tsunagu.cases import inquiry_pages as cases_inquiry_pages
 from tsunagu.cases import integration_endpoints as cases_integration_endpoints
+from tsunagu.cases import integration_pages as cases_integration_pages
 from tsunagu.cases import kpt_endpoints as cases_kpt_endpoints
 from tsunagu.cases import kpt_pages as cases_kpt_pages
 from tsunagu.cases import pages as cases_pages
 from tsunagu.cases import settings_endpoints as cases_settings_endpoints
+from tsunagu.cases import settings_pages as cases_settings_pages
 from tsunagu.consent import endpoints as consent_endpoints
 from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
@@ -134,6 +136,8 @@ def create_app(
     app.include_router(crm_pages.router)
     app.include_router(crm_campaign_pages.router)
     app.include_router(crm_handoff_pages.router)
+    app.include_router(cases_settings_pages.router)
+    app.include_router(cases_integration_pages.router)
     app.include_router(cases_pages.router)
     app.include_router(cases_kpt_pages.router)
     app.include_router(cases_inquiry_pages.router)
