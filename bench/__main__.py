@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import (
+    cases_search,
     consent_decisions,
     consent_http,
     crm_import,
@@ -48,6 +49,7 @@ BENCHMARKS: dict[
         consent_http.report,
         {"persons": 2_000, "seconds": 2, "rounds": 1, "warmup_s": 1},
     ),
+    "cases_search": (cases_search.run, cases_search.report, {"cases": 5_000, "repeats": 3}),
     "crm_import": (crm_import.run, crm_import.report, {"rows": 20_000, "repeats": 1}),
     "crm_metrics": (
         crm_metrics.run,

@@ -503,7 +503,7 @@ class Webhook(Base):
     name: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(100))
-    #: event kinds it receives, e.g. ``["case.created", "case.updated", "comment.added"]``
+    #: event kinds it receives, e.g. ``["case.created", "case.updated", "case.commented"]``
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -96,6 +96,9 @@ MAX_TEXT = 100_000
 MAX_HOURS = Decimal("99999")
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_PAGE = 100
+#: lists count matches up to here and then say "10,000+" (counting a million rows for a
+#: number nobody reads costs more than the page itself)
+COUNT_CAP = 10_000
 
 # --- who is acting -------------------------------------------------------------------------
 
@@ -151,15 +154,20 @@ def project_role(session: Session, actor: Actor, project: Project) -> str | None
         if actor.kind == "api_key":
             return base
         own = _member_role(session, project.id, actor.user_id)
-        if project.visibility == "internal":
-            return _lower(own, base) if own is not None else None
-        return _lower(own or base, base)
+        if own is None:
+            return None if project.visibility == "internal" else base
+        return _capped(own, base)
     if project.visibility == "partner" and actor.organization_id == project.partner_organization_id:
         if actor.kind == "api_key":
             return _lower(base, "member")
         own = _member_role(session, project.id, actor.user_id)
-        return _lower(own, base) if own is not None else None
+        return _capped(own, base) if own is not None else None
     return None
+
+
+def _capped(own: str, base: str) -> str:
+    """A project role, except that an organization viewer only ever reads."""
+    return "viewer" if base == "viewer" else own
 
 
 def visible_clause(actor: Actor) -> ColumnElement[bool]:
@@ -1534,18 +1542,26 @@ class CaseQuery:
 
 @dataclass(frozen=True)
 class CasePage:
+    """A page of cases; ``total`` counts the matches up to ``COUNT_CAP`` (``more``: there
+    are more than that — lists say "10,000+")."""
+
     items: list[Case]
     total: int
     limit: int
     offset: int
+    more: bool = False
 
 
 def case_filter(session: Session, actor: Actor, query: CaseQuery) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a case list (visible projects first)."""
+    # the visible projects as plain ids: with a subquery, SQLite scans and sorts every case
     visible = select(Project.id).where(visible_clause(actor))
     if query.project_ids:
         visible = visible.where(Project.id.in_(query.project_ids))
-    where: list[ColumnElement[bool]] = [Case.project_id.in_(visible)]
+    ids = list(session.scalars(visible))
+    where: list[ColumnElement[bool]] = [
+        Case.project_id == ids[0] if len(ids) == 1 else Case.project_id.in_(ids)
+    ]
     if query.keyword is not None and query.keyword.strip():
         where.append(search.keyword_clause(session, query.keyword))
     if query.status_ids:
@@ -1615,7 +1631,10 @@ def _order(query: CaseQuery) -> list[Any]:
             "start_date": Case.start_date,
             "key": Case.number,
         }[query.sort]
-        primary = column.desc().nulls_last() if descending else column.asc().nulls_last()
+        if query.sort in ("due_date", "start_date"):
+            primary = column.desc().nulls_last() if descending else column.asc().nulls_last()
+        else:  # NOT NULL columns: plain order, so (project_id, updated_at) serves the page
+            primary = column.desc() if descending else column.asc()
     tie = Case.id.desc() if descending else Case.id.asc()
     return [primary, tie]
 
@@ -1636,5 +1655,12 @@ def list_cases(session: Session, actor: Actor, query: CaseQuery) -> CasePage:
             .offset(query.offset)
         )
     )
-    total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
-    return CasePage(items=items, total=total, limit=query.limit, offset=query.offset)
+    counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
+    return CasePage(
+        items=items,
+        total=min(total, COUNT_CAP),
+        limit=query.limit,
+        offset=query.offset,
+        more=total > COUNT_CAP,
+    )

@@ -8,6 +8,9 @@ the routers of every domain.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -23,6 +26,7 @@ from tsunagu.cases import kpt_pages as cases_kpt_pages
 from tsunagu.cases import pages as cases_pages
 from tsunagu.cases import settings_endpoints as cases_settings_endpoints
 from tsunagu.cases import settings_pages as cases_settings_pages
+from tsunagu.cases import worker as cases_worker
 from tsunagu.consent import endpoints as consent_endpoints
 from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
@@ -47,6 +51,14 @@ from tsunagu.web import ledger_api, ledger_pages
 from tsunagu.web.assets import static_files
 from tsunagu.web.handlers import install_exception_handlers, render_app_error
 from tsunagu.web.middleware import RequestEnvelopeMiddleware
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The server's background work: the ledger's checkpoint publisher and the sender of
+    case e-mails and webhook deliveries (each decides by ``app.state`` whether to run)."""
+    async with ledger_api.lifespan(app), cases_worker.lifespan(app):
+        yield
 
 
 def create_app(
@@ -75,7 +87,7 @@ def create_app(
         # Content-Security-Policy (and DESIGN.md: no CDN) forbids; the schema is the contract
         docs_url=None,
         redoc_url=None,
-        lifespan=ledger_api.lifespan,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -86,6 +98,8 @@ def create_app(
     app.state.api_key_cache = ApiKeyCache(settings.api_key_cache_seconds)
     # the checkpoint publisher runs in servers, not in tests that bring their own sessions
     app.state.ledger_publisher_enabled = session_factory is None
+    # so does the sender of case e-mails and webhooks (unless turned off)
+    app.state.cases_worker_enabled = session_factory is None and settings.cases_worker
 
     install_exception_handlers(app)
     app.add_middleware(

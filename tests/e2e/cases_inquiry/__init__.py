@@ -1,0 +1,1 @@
+"""Tests of the public inquiry form through HTTP."""

@@ -1,0 +1,1 @@
+"""Tests of the inquiry service against a real database."""

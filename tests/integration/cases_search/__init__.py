@@ -1,0 +1,1 @@
+"""Search of cases on SQLite and PostgreSQL."""
