@@ -55,4 +55,4 @@ class TestKeyword:
             CASES, params={"project": "SUP", "keyword": "固定資産税"}, headers=owner.member
         )
 
-        assert response.json() == {"items": [], "total": 0, "count": 20, "offset": 0}
+        assert response.json() == {"items": [], "total": 0, "more": False, "count": 20, "offset": 0}

@@ -197,3 +197,29 @@ class TestLists:
         assert service.list_cases(db, stranger, service.CaseQuery()).total == 0
         with pytest.raises(CaseNotFound):
             service.get_case(db, stranger, db.query(Case).first().id)  # type: ignore[union-attr]
+
+
+class TestCounting:
+    def test_a_list_counts_up_to_the_cap_and_says_there_are_more(
+        self, db: Session, owner: Actor, project: Project, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(service, "COUNT_CAP", 2)
+        for n in range(3):
+            service.create_case(db, owner, project, {"summary": f"件 {n}"})
+        page = service.list_cases(db, owner, service.CaseQuery())
+        assert (page.total, page.more, len(page.items)) == (2, True, 3)
+
+    def test_an_organization_member_administers_the_project_they_created(
+        self, db: Session, org: Organization
+    ) -> None:
+        member = staff_actor(create_staff(db, org, role="member"), org, "member")
+        created = service.create_project(db, member, key="OWN", name="自分の")
+        assert service.project_role(db, member, created) == "admin"
+
+    def test_an_organization_viewer_only_reads_whatever_their_project_role(
+        self, db: Session, org: Organization, owner: Actor, project: Project
+    ) -> None:
+        user = create_staff(db, org, role="viewer")
+        service.set_member(db, owner, project, user.id, "admin")
+        viewer = staff_actor(user, org, "viewer")
+        assert service.project_role(db, viewer, project) == "viewer"
