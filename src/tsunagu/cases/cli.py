@@ -78,7 +78,10 @@ def worker_command() -> None:
         del signum, frame
         runner.stop(timeout=0)
 
+    # Ctrl-C and SIGTERM end the loop between rounds; a KeyboardInterrupt in the middle of
+    # a round could be swallowed by the database driver's clean-up and leave it running
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     with contextlib.suppress(KeyboardInterrupt):
         typer.echo(f"sending every {settings.cases_worker_interval_seconds} s; Ctrl-C stops")
         runner.run()

@@ -83,22 +83,22 @@ class TestDeliver:
 class TestWorker:
     def test_the_worker_runs_until_interrupted(self, cli: Cli) -> None:
         assert cli("cases", "remind").returncode == 0  # creates the database first
-        worker = subprocess.Popen(
+        with subprocess.Popen(
             [str(TSUNAGU), "cases", "worker"],
             env=cli.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )
-        try:
-            assert worker.stdout is not None
-            first = worker.stdout.readline()
-            worker.send_signal(signal.SIGINT)
-            out, _ = worker.communicate(timeout=60)
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+        ) as worker:
+            try:
+                assert worker.stdout is not None
+                first = worker.stdout.readline()
+                worker.send_signal(signal.SIGINT)
+                out, _ = worker.communicate(timeout=120)
+            finally:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.communicate()
         assert "Ctrl-C" in first
         assert worker.returncode == 0
         assert "stopped" in out
