@@ -223,3 +223,31 @@ class TestCounting:
         service.set_member(db, owner, project, user.id, "admin")
         viewer = staff_actor(user, org, "viewer")
         assert service.project_role(db, viewer, project) == "viewer"
+
+
+class TestProjectPeople:
+    def test_an_internal_project_lists_admins_and_members_only(
+        self, db: Session, org: Organization, owner: Actor, project: Project
+    ) -> None:
+        member = create_staff(db, org, role="member")
+        outsider = create_staff(db, org, role="member")
+        service.set_member(db, owner, project, member.id, "member")
+        people = service.project_people(db, project)
+        assert owner.user_id in people
+        assert member.id in people
+        assert outsider.id not in people
+
+    def test_a_partner_project_lists_partner_staff_who_are_members(
+        self, db: Session, owner: Actor
+    ) -> None:
+        partner = create_org(db)
+        shared = service.create_project(
+            db, owner, key="PRT", name="共同", visibility="partner",
+            partner_organization_id=partner.id,
+        )  # fmt: skip
+        joined = create_staff(db, partner, role="member")
+        other = create_staff(db, partner, role="admin")
+        service.set_member(db, owner, shared, joined.id, "member")
+        people = service.project_people(db, shared)
+        assert joined.id in people
+        assert other.id not in people
