@@ -47,6 +47,7 @@ from tsunagu.crm.cli import crm_app
 from tsunagu.identity.cli import apikey_app, open_database, org_app, user_app
 from tsunagu.identity.import_cli import person_app
 from tsunagu.ledger.cli import ledger_app, witness_app
+from tsunagu.linkage.cli import linkage_app
 from tsunagu.vault.cli import consent_app, vault_app
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(vault_app, name="vault")
 app.add_typer(consent_app, name="consent")
 app.add_typer(crm_app, name="crm")
+app.add_typer(linkage_app, name="linkage")
 app.add_typer(cases_app, name="cases")
 
 _stderr = Console(stderr=True)
