@@ -8,6 +8,7 @@ from typing import Any
 
 from bench import (
     cases_search,
+    cleanroom,
     consent_decisions,
     consent_http,
     crm_import,
@@ -15,6 +16,9 @@ from bench import (
     http_get,
     import_throughput,
     ledger,
+    linkage_pseudonym,
+    linkage_psi,
+    linkage_quality,
 )
 from bench.machine import describe, write_result
 
@@ -50,6 +54,18 @@ BENCHMARKS: dict[
         {"persons": 2_000, "seconds": 2, "rounds": 1, "warmup_s": 1},
     ),
     "cases_search": (cases_search.run, cases_search.report, {"cases": 5_000, "repeats": 3}),
+    "cleanroom": (cleanroom.run, cleanroom.report, {"persons": 20_000, "orders": 200_000}),
+    "linkage_pseudonym": (
+        linkage_pseudonym.run,
+        linkage_pseudonym.report,
+        {"n": 50_000, "repeats": 1},
+    ),
+    "linkage_quality": (
+        linkage_quality.run,
+        linkage_quality.report,
+        {"japanese_size": 2000, "japanese_overlap": 1000, "repeats": 1},
+    ),
+    "linkage_psi": (linkage_psi.run, linkage_psi.report, {"sizes": (1_000,), "repeats": 1}),
     "crm_import": (crm_import.run, crm_import.report, {"rows": 20_000, "repeats": 1}),
     "crm_metrics": (
         crm_metrics.run,
