@@ -15,6 +15,9 @@
     tsunagu consent expire|guardian …
     tsunagu crm import-transitions --org SLUG FILE.csv
     tsunagu crm export-transitions|metrics|stages --org SLUG …
+    tsunagu cases deliver|remind|worker|reindex
+    tsunagu linkage link LEFT.csv RIGHT.csv --out PAIRS.csv [--threshold P]
+                         [--all-candidates] [--report REPORT.json]
     tsunagu version
 
 These forms are a contract that scripts rely on.  Every command reads ``TSUNAGU_HOME`` and

@@ -52,6 +52,10 @@ KNOWN_KINDS = frozenset(
         "export",
         "cleanroom.query",
         "linkage.match",
+        "linkage.proposed",
+        "linkage.accepted",
+        "linkage.dataset",
+        "linkage.ended",
         "ledger.genesis",
     }
 )

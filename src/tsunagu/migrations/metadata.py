@@ -10,6 +10,7 @@ from tsunagu.core.database import Base
 from tsunagu.crm import models as _crm_models  # noqa: F401
 from tsunagu.identity import models as _identity_models  # noqa: F401
 from tsunagu.ledger import models as _ledger_models  # noqa: F401
+from tsunagu.linkage import models as _linkage_models  # noqa: F401
 from tsunagu.vault import models as _vault_models  # noqa: F401
 
 target_metadata = Base.metadata

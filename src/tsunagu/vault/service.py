@@ -40,12 +40,13 @@ from tsunagu.consent.models import Consent
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, PayloadTooLarge
 from tsunagu.core.ids import new_id
+from tsunagu.core.imports import bulk_ids, insert_rows
 from tsunagu.core.settings import Settings
 from tsunagu.identity.errors import PersonNotFound
 from tsunagu.identity.models import Organization, Person, PersonLink
 from tsunagu.identity.service import get_person, normalise_email
 from tsunagu.ledger import service as ledger
-from tsunagu.ledger.entry import Entry, b64, pseudonym
+from tsunagu.ledger.entry import Entry, b64, pseudonym, pseudonym_of_bytes
 from tsunagu.vault.crypto import open_sealed, seal
 from tsunagu.vault.errors import (
     PersonErased,
@@ -555,6 +556,73 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+#: rows per executemany when a bulk provision is recorded
+_PROVISION_BATCH = 10_000
+
+
+def record_bulk_provision(
+    session: Session,
+    pseudonym_key: bytes,
+    *,
+    provider: tuple[uuid.UUID, str],
+    recipient: tuple[uuid.UUID, str],
+    consents: Mapping[uuid.UUID, uuid.UUID],
+    purpose: str,
+    categories: Sequence[str],
+    actor: str,
+    at: datetime,
+    refs: Mapping[str, object],
+) -> int | None:
+    """Record that data of the persons in ``consents`` (person id → the consent that allowed
+    it) went from ``provider`` to ``recipient`` (id, slug) in one release (a clean-room
+    answer, a linkage run): ONE ``provision`` ledger entry committing to the set of persons,
+    and one APPI provision record (第三者提供記録) per person, written in chunks.  Returns the
+    entry's ledger index, or None when the set is empty (nothing was provided)."""
+    if not consents:
+        return None
+    members = tuple(pseudonym_of_bytes(pseudonym_key, p.bytes) for p in consents)
+    cats = tuple(sorted(set(categories)))
+    (appended,) = ledger.append(
+        session,
+        [
+            Entry(
+                kind="provision",
+                org=provider[1],
+                actor=actor,
+                time=at,
+                purpose=purpose,
+                categories=cats,
+                refs={"recipient": recipient[1], "bulk": True, **refs},
+                members=members,
+            )
+        ],
+    )
+    retain = _add_years(at.date(), PROVISION_RETENTION_YEARS)
+    people = sorted(consents.items())
+    for start in range(0, len(people), _PROVISION_BATCH):
+        chunk = people[start : start + _PROVISION_BATCH]
+        insert_rows(
+            session,
+            ProvisionRecord.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "id": row_id,
+                    "provider_id": provider[0],
+                    "recipient_id": recipient[0],
+                    "person_id": person_id,
+                    "purpose": purpose,
+                    "categories": " ".join(cats),
+                    "confirmation": f"consent:{consent_id}",
+                    "provided_at": at,
+                    "ledger_index": appended.index,
+                    "retain_until": retain,
+                }
+                for row_id, (person_id, consent_id) in zip(bulk_ids(len(chunk)), chunk, strict=True)
+            ],
+        )
+    return appended.index
 
 
 # --- the person's own view -------------------------------------------------------------

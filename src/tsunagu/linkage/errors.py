@@ -1,0 +1,59 @@
+"""Errors of collaborations (each says what a person can do about it)::
+
+NotFound ── CollaborationNotFound (404)      — also for another tenant's collaboration
+PermissionDenied ── NotParticipant (403)     — the action belongs to the other side
+Conflict ── CollaborationNotActive (409)     — proposed, ended or expired
+        ── TermsChanged (409)                — accepted a version that is not current
+        ── AlreadyAccepted (409)
+        ── DatasetMissing (409)              — an upload must come first
+        ── NoMatchRun (409)
+InvalidInput ── InvalidAgreement (422)
+"""
+
+from __future__ import annotations
+
+from tsunagu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+
+class CollaborationNotFound(NotFound):
+    code = "collaboration_not_found"
+
+
+class NotParticipant(PermissionDenied):
+    code = "not_participant_role"
+
+
+class CollaborationNotActive(Conflict):
+    code = "collaboration_not_active"
+
+
+class TermsChanged(Conflict):
+    code = "terms_changed"
+
+
+class AlreadyAccepted(Conflict):
+    code = "already_accepted"
+
+
+class DatasetMissing(Conflict):
+    code = "dataset_missing"
+
+
+class NoMatchRun(Conflict):
+    code = "no_match_run"
+
+
+class InvalidAgreement(InvalidInput):
+    code = "invalid_agreement"
+
+
+__all__ = [
+    "AlreadyAccepted",
+    "CollaborationNotActive",
+    "CollaborationNotFound",
+    "DatasetMissing",
+    "InvalidAgreement",
+    "NoMatchRun",
+    "NotParticipant",
+    "TermsChanged",
+]

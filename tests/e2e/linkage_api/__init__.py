@@ -1,0 +1,1 @@
+"""End-to-end tests of the collaborations and clean-room JSON API."""
