@@ -27,6 +27,8 @@ from tsunagu.cases import pages as cases_pages
 from tsunagu.cases import settings_endpoints as cases_settings_endpoints
 from tsunagu.cases import settings_pages as cases_settings_pages
 from tsunagu.cases import worker as cases_worker
+from tsunagu.cleanroom import endpoints as cleanroom_endpoints
+from tsunagu.cleanroom import pages as cleanroom_pages
 from tsunagu.consent import endpoints as consent_endpoints
 from tsunagu.core.database import make_engine, make_session_factory, migrate
 from tsunagu.core.http import problem_response
@@ -42,6 +44,8 @@ from tsunagu.identity import endpoints as identity_endpoints
 from tsunagu.identity import import_endpoints as identity_import_endpoints
 from tsunagu.identity import pages as identity_pages
 from tsunagu.identity.api_key_auth import ApiKeyCache
+from tsunagu.linkage import endpoints as linkage_endpoints
+from tsunagu.linkage import pages as linkage_pages
 from tsunagu.vault import endpoints as vault_endpoints
 from tsunagu.vault import import_endpoints as vault_import_endpoints
 from tsunagu.vault import portal_api as vault_portal_api
@@ -142,6 +146,8 @@ def create_app(
     app.include_router(cases_integration_endpoints.router, prefix="/api/v1")
     app.include_router(cases_kpt_endpoints.router, prefix="/api/v1")
     app.include_router(cases_endpoints.router, prefix="/api/v1")
+    app.include_router(linkage_endpoints.router, prefix="/api/v1")
+    app.include_router(cleanroom_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
     app.include_router(vault_portal_pages.router)
@@ -155,5 +161,7 @@ def create_app(
     app.include_router(cases_pages.router)
     app.include_router(cases_kpt_pages.router)
     app.include_router(cases_inquiry_pages.router)
+    app.include_router(linkage_pages.router)
+    app.include_router(cleanroom_pages.router)
     app.mount("/static", static_files(), name="static")
     return app
