@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.cleanroom import engine
 from tsunagu.cleanroom.engine import QueryResult
-from tsunagu.cleanroom.query import parse_query
+from tsunagu.cleanroom.query import check_query, parse_query
 from tsunagu.cleanroom.rules import AnalysisRules, Budget
 from tsunagu.consent.service import actor_label
 from tsunagu.core.clock import utcnow
@@ -148,6 +148,7 @@ def ask_logged(
     linkage.require_usable(collab, now)
     rules = AnalysisRules.from_agreement(collab.rules)
     spec = parse_query(spec_json)
+    check_query(spec, rules)  # a refused question spends no budget and asks no consent
     label = actor_label(actor)
     linkage.latest_run(session, collab.id)  # refuses before any consent is asked
     epsilon: float | None = None

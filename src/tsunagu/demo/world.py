@@ -22,6 +22,7 @@ from tsunagu.demo.cases import cases_step
 from tsunagu.demo.consents import consents_step, records_step
 from tsunagu.demo.crm import crm_step
 from tsunagu.demo.ledger import ensure_demo_ledger_for
+from tsunagu.demo.linkage import linkage_step
 from tsunagu.demo.organizations import ORGANIZATIONS, ensure_organizations
 from tsunagu.demo.persons import (
     PORTAL_PERSONS,
@@ -105,6 +106,7 @@ STEPS: list[Step] = [
     consents_step,
     crm_step,
     cases_step,
+    linkage_step,
 ]
 
 

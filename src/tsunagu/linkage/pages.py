@@ -27,11 +27,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import column, func, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.consent import service as consent_service
-from tsunagu.core.clock import UTCDateTime
 from tsunagu.core.errors import AppError, InvalidInput
 from tsunagu.core.http import db_session
 from tsunagu.core.i18n import gettext_for, gettext_noop
@@ -41,6 +40,7 @@ from tsunagu.identity.web_auth import StaffPage, csrf_protect, page_staff, redir
 from tsunagu.linkage import service
 from tsunagu.linkage.errors import NotParticipant
 from tsunagu.linkage.models import CleanroomQuery, Collaboration, Dataset, MatchRun, Participant
+from tsunagu.vault import service as vault_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,20 +89,6 @@ KIND_LABELS = {
 DIMENSIONS = ("category", "age_band", "prefecture", "segment", "week", "promotion_period", "member")
 MEASURES = ("persons", "orders", "amount_sum", "amount_avg")
 DEFAULT_EXPIRY_DAYS = 365
-
-# the vault's provision records, read through a Core description (the vault's models stay
-# inside the vault); the privacy officer sees them grouped by release, never by person
-_provisions = table(
-    "provision_records",
-    column("provider_id"),
-    column("recipient_id"),
-    column("person_id"),
-    column("purpose"),
-    column("categories"),
-    column("provided_at", UTCDateTime()),
-    column("ledger_index"),
-    column("retain_until"),
-)
 
 
 def label(locale: str, labels: Mapping[str, str], key: str) -> str:
@@ -583,15 +569,6 @@ class LedgerLine:
 
 
 @dataclass(frozen=True)
-class ProvisionGroup:
-    provided_at: datetime
-    persons: int
-    ledger_index: int | None
-    categories: str
-    retain_until: Any
-
-
-@dataclass(frozen=True)
 class QueryLine:
     query: CleanroomQuery
     who: str
@@ -600,39 +577,16 @@ class QueryLine:
 
 def _provision_groups(
     db: Session, collab: Collaboration, parties: service.Parties, times: Sequence[datetime]
-) -> list[ProvisionGroup]:
+) -> list[vault_service.ProvisionRelease]:
     """The collaboration's provision records (from the provider to the recipient at the
     times of its clean-room answers), one line per release."""
-    if not times:
-        return []
-    p = _provisions.c
-    rows = db.execute(
-        select(
-            p.provided_at,
-            p.ledger_index,
-            p.categories,
-            p.retain_until,
-            func.count(p.person_id),
-        )
-        .where(
-            p.provider_id == parties.provider.id,
-            p.recipient_id == parties.recipient.id,
-            p.purpose == collab.purpose,
-            p.provided_at.in_(list(times)),
-        )
-        .group_by(p.provided_at, p.ledger_index, p.categories, p.retain_until)
-        .order_by(p.provided_at.desc())
-    ).all()
-    return [
-        ProvisionGroup(
-            provided_at=at,
-            persons=int(n),
-            ledger_index=index,
-            categories=str(cats or ""),
-            retain_until=retain,
-        )
-        for at, index, cats, retain, n in rows
-    ]
+    return vault_service.provision_releases(
+        db,
+        provider_id=parties.provider.id,
+        recipient_id=parties.recipient.id,
+        purpose=collab.purpose,
+        times=times,
+    )
 
 
 @router.get(LINKAGE + "/{collaboration_id}/record")

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tsunagu.consent import decision as pdp
@@ -623,6 +623,53 @@ def record_bulk_provision(
             ],
         )
     return appended.index
+
+
+@dataclass(frozen=True)
+class ProvisionRelease:
+    """One bulk release as the provider's privacy officer sees it: never per person."""
+
+    provided_at: datetime
+    ledger_index: int | None
+    categories: str
+    retain_until: date
+    persons: int
+
+
+def provision_releases(
+    session: Session,
+    *,
+    provider_id: uuid.UUID,
+    recipient_id: uuid.UUID,
+    purpose: str,
+    times: Sequence[datetime],
+) -> list[ProvisionRelease]:
+    """The provision records from ``provider_id`` to ``recipient_id`` for ``purpose`` made at
+    ``times`` (the releases of one collaboration), grouped per release, newest first."""
+    if not times:
+        return []
+    p = ProvisionRecord
+    rows = session.execute(
+        select(p.provided_at, p.ledger_index, p.categories, p.retain_until, func.count(p.id))
+        .where(
+            p.provider_id == provider_id,
+            p.recipient_id == recipient_id,
+            p.purpose == purpose,
+            p.provided_at.in_(list(times)),
+        )
+        .group_by(p.provided_at, p.ledger_index, p.categories, p.retain_until)
+        .order_by(p.provided_at.desc())
+    ).all()
+    return [
+        ProvisionRelease(
+            provided_at=at,
+            ledger_index=index,
+            categories=cats or "",
+            retain_until=retain,
+            persons=int(n),
+        )
+        for at, index, cats, retain, n in rows
+    ]
 
 
 # --- the person's own view -------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from tsunagu.consent.models import Guardianship
 from tsunagu.core.settings import Settings
 from tsunagu.demo import DEMO_PASSWORD, PORTAL_PERSONS, build_world
+from tsunagu.demo.linkage import scale_for
 from tsunagu.demo.organizations import ORGANIZATIONS
 from tsunagu.demo.persons import generate_persons
 from tsunagu.identity import service
@@ -45,7 +46,9 @@ class TestBuildWorld:
 
         # every minor of the demo is a person of its own, with exactly one guardian
         minors = db.scalar(select(func.count()).select_from(Guardianship)) or 0
-        assert counts(db)["persons"] == PERSONS + len(PORTAL_PERSONS) + minors
+        # the retailer's customers of the linkage scenario are persons too
+        customers = scale_for(PERSONS).customers
+        assert counts(db)["persons"] == PERSONS + len(PORTAL_PERSONS) + minors + customers
         assert {r.name: r.created for r in summary.reports}["persons"] == PERSONS
         first = next(generate_persons(1, SEED))
         stored = db.get(Person, first.id)
