@@ -163,9 +163,13 @@ def _fold_long_vowels(text: str) -> str:
     out: list[str] = []
     vowel: str | None = None
     for ch in text:
+        if ch == "ー" and out and out[-1] == "ー":
+            continue  # ーー is one long vowel
         if vowel is not None and (ch == "ー" or ch in _LENGTHENERS[vowel]):
-            if out[-1] != "ー":
-                out.append("ー")
+            out.append("ー")
+            # one lengthening per syllable: the next vowel starts a syllable of its own,
+            # so オオウチ (大内) stays apart from オオチ and ケイイチ from ケイチ
+            vowel = None
             continue
         out.append(ch)
         vowel = _VOWEL.get(ch)

@@ -758,12 +758,26 @@ def _old_form(name: str, rng: random.Random) -> str | None:
     return None
 
 
+def _lengthen(kana: str) -> str:
+    """オオタ → オータ, ユウキ → ユーキ: one long mark per syllable (オオオカ → オーオカ)."""
+    out: list[str] = []
+    lengthened = False
+    for i, ch in enumerate(kana):
+        if i and not lengthened and _LONG_VOWEL_RE.match(kana, i):
+            out.append("ー")
+            lengthened = True
+        else:
+            out.append(ch)
+            lengthened = False
+    return "".join(out)
+
+
 def _kana_variant(kana: str, rng: random.Random) -> str:
     style = int(rng.random() * 4)
     if style == 1:
         return str(jaconv.z2h(kana, kana=True, ascii=False, digit=False))
     if style == 2:
-        long = _LONG_VOWEL_RE.sub("ー", kana)
+        long = _lengthen(kana)
         if long != kana:
             return long
     if style == 3:

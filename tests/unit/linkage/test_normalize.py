@@ -129,6 +129,24 @@ class TestNormalizeKana:
     def test_long_and_short_vowel_stay_apart(self) -> None:
         assert normalize_kana("オオノ") != normalize_kana("オノ")
 
+    @pytest.mark.parametrize(
+        ("longer", "shorter"),
+        [
+            ("オオウチ", "オオチ"),
+            ("オオウチ", "オウチ"),
+            ("ケイイチ", "ケイチ"),
+            ("セイイチ", "セイチ"),
+            ("コウウン", "コウン"),
+        ],
+    )
+    def test_a_vowel_after_a_long_vowel_starts_its_own_syllable(
+        self, longer: str, shorter: str
+    ) -> None:
+        assert normalize_kana(longer) != normalize_kana(shorter)
+
+    def test_a_doubled_long_mark_is_one(self) -> None:
+        assert normalize_kana("オーータ") == normalize_kana("オオタ") == "オータ"
+
     def test_small_kana_become_large(self) -> None:
         assert normalize_kana("ァィゥェォッャュョ") == "アイウエオツヤユヨ"
 
