@@ -837,6 +837,10 @@ def build(
             now=ASKED_AT + timedelta(minutes=10 * n),
         )
     progress.advance(1)
+    # the entries above are under a signed checkpoint, like the rest of the demo's history
+    ledger.publish_checkpoint(
+        session, ledger.log_signer(settings.ledger_origin, settings.resolved_ledger_signing_seed())
+    )
     session.flush()
     return Built(
         collaboration=collab,

@@ -45,7 +45,8 @@ class TestDemoLedger:
             assert {"consent.given", "consent.withdrawn", "access.allowed", "access.denied"} <= set(
                 kinds
             )
-            assert kinds.count("cleanroom.query") == 1
+            # the demo's own history has one; the linkage scenario adds real ones for 花子
+            assert kinds.count("cleanroom.query") >= 1
 
     def test_the_clean_room_query_covers_a_few_hundred_persons(
         self, db: Session, settings: Settings
@@ -58,9 +59,9 @@ class TestDemoLedger:
             for index, data in ledger.entries_about(db, b64(me))
             if json.loads(data)["kind"] == "cleanroom.query"
         ]
-        members = ledger.subject_set_members(db, bulk[0])
-        assert len(members) == CLEANROOM_SIZE
-        assert me in members
+        sets = [ledger.subject_set_members(db, index) for index in bulk]
+        assert CLEANROOM_SIZE in [len(members) for members in sets]
+        assert all(me in members for members in sets)
 
     def test_building_again_writes_no_entry(self, db: Session, settings: Settings) -> None:
         build_world(db, seed=SEED, person_count=PERSONS, settings=settings)
