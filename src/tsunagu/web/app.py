@@ -46,6 +46,7 @@ from tsunagu.identity import pages as identity_pages
 from tsunagu.identity.api_key_auth import ApiKeyCache
 from tsunagu.linkage import endpoints as linkage_endpoints
 from tsunagu.linkage import pages as linkage_pages
+from tsunagu.linkage import psi_endpoints as linkage_psi_endpoints
 from tsunagu.vault import endpoints as vault_endpoints
 from tsunagu.vault import import_endpoints as vault_import_endpoints
 from tsunagu.vault import portal_api as vault_portal_api
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(cases_kpt_endpoints.router, prefix="/api/v1")
     app.include_router(cases_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")
+    app.include_router(linkage_psi_endpoints.router, prefix="/api/v1")
     app.include_router(cleanroom_endpoints.router, prefix="/api/v1")
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
