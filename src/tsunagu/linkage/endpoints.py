@@ -18,8 +18,11 @@ POST /linkage/collaborations/{id}/end                  admin   end it (logs and 
 POST /linkage/collaborations/{id}/datasets/customers   member  provider: customers (CSV/JSONL)
 POST /linkage/collaborations/{id}/datasets/orders      member  provider: orders
 POST /linkage/collaborations/{id}/datasets/members     member  recipient: member list
-POST /linkage/collaborations/{id}/match                member  consent filter, then match (201)
-GET  /linkage/collaborations/{id}/match                any     the latest run's counts
+POST /linkage/collaborations/{id}/match                member  consent filter, then match (201);
+                                                               body (optional): method,
+                                                               threshold
+GET  /linkage/collaborations/{id}/match                any     the latest run's counts, method
+                                                               and quality report
 =====================================================  ======  ==============================
 
 Uploads take ``text/csv`` (or a multipart ``file``; the project's import core: UTF-8 with or
@@ -47,6 +50,7 @@ from tsunagu.linkage.schemas import (
     CollaborationCreate,
     CollaborationOut,
     DatasetOut,
+    MatchIn,
     MatchRunOut,
     ParticipantOut,
     TermsIn,
@@ -116,11 +120,14 @@ def match_out(run: MatchRun) -> MatchRunOut:
         id=run.id,
         ran_at=run.ran_at,
         version=run.version,
+        method=run.method,
         customers=run.customers,
         consenting=run.consenting,
         members=run.members,
         matched=run.matched,
         by_rule=dict(run.by_rule),
+        threshold=run.quality.get("threshold") if run.quality else None,
+        quality=dict(run.quality) if run.quality else None,
         ledger_index=run.ledger_index,
     )
 
@@ -285,16 +292,25 @@ async def upload_members(
 
 @router.post(PREFIX + "/{collaboration_id}/match", status_code=status.HTTP_201_CREATED)
 def run_match(
-    collaboration_id: uuid.UUID, request: Request, actor: ApiActor, db: DbSession
+    collaboration_id: uuid.UUID,
+    request: Request,
+    actor: ApiActor,
+    db: DbSession,
+    body: MatchIn | None = None,
 ) -> MatchRunOut:
-    """Restrict to consenting customers, pseudonymise, match; answers the counts."""
+    """Restrict to consenting customers, then match (keyed pseudonyms by default, or
+    ``{"method": "probabilistic", "threshold": 0.9}``); answers the counts and, for a
+    probabilistic run, its quality report."""
     settings: Settings = request.app.state.settings
+    body = body or MatchIn()
     run = service.run_match(
         db,
         settings,
         settings.resolved_ledger_pseudonym_key(),
         actor=actor,
         collaboration_id=collaboration_id,
+        method=body.method,
+        threshold=body.threshold,
     )
     return match_out(run)
 

@@ -156,6 +156,12 @@ class MatchRun(Base):
     #: the ledger entries of the consent batch (allowed, denied) and of the match itself
     consent_ledger_indexes: Mapped[list[int]] = mapped_column(JSON, default=list)
     ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    #: ``pseudonym`` (keyed pseudonyms joined exactly) or ``probabilistic`` (Splink)
+    method: Mapped[str] = mapped_column(String(16), default="pseudonym", server_default="pseudonym")
+    #: a probabilistic run's match-quality report (counts, threshold, estimated precision,
+    #: recall and F1, the number of borderline pairs); never an identifier.  Null for
+    #: keyed pseudonyms.
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Match(Base):

@@ -92,15 +92,40 @@ class DatasetOut(BaseModel):
     ledger_index: int | None
 
 
+class MatchIn(BaseModel):
+    """How to match (the body of ``POST …/match`` is optional: keyed pseudonyms)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["pseudonym", "probabilistic"] = Field(
+        default="pseudonym",
+        description="pseudonym: exact keyed pseudonyms; probabilistic: Splink, for typos, "
+        "moves and name changes",
+    )
+    threshold: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="probabilistic only: link pairs at or above this match probability "
+        "(default: the best expected F1)",
+    )
+
+
 class MatchRunOut(BaseModel):
     id: uuid.UUID
     ran_at: datetime
     version: int
+    method: str
     customers: int
     consenting: int
     members: int
     matched: int
     by_rule: dict[str, int]
+    #: probabilistic runs: the chosen threshold (null for keyed pseudonyms)
+    threshold: float | None
+    #: probabilistic runs: counts and the model's estimated precision, recall and F1 by
+    #: threshold, and how many pairs are borderline — never an identifier
+    quality: dict[str, Any] | None
     ledger_index: int | None
 
 
@@ -142,6 +167,7 @@ __all__ = [
     "CollaborationCreate",
     "CollaborationOut",
     "DatasetOut",
+    "MatchIn",
     "MatchRunOut",
     "ParticipantIn",
     "ParticipantOut",

@@ -18,8 +18,15 @@ Matching (``run_match``) first restricts the provider's customers to persons who
 covers the agreement (purpose, the recipient, every category) at that instant — one
 ``decide_many`` batch whose ledger entries commit to the allowed and denied sets — and only
 then pseudonymises both sides (``pseudonym.pseudonymise``, HMAC under the collaboration's
-key, in DuckDB) and joins them (``pseudonym.match``).  The stored match table holds the
-provider's person pseudonym and the recipient's member pseudonym, never an identifier.
+key, in DuckDB) and joins them (``pseudonym.match``).  ``method="probabilistic"`` scores
+the same consenting customers against the members with Splink instead
+(``probabilistic.link``: typos, moves, name changes; one-to-one; threshold given or the
+best expected F1) and keeps a quality report with the run — counts, the threshold, the
+model's estimated precision, recall and F1, how many pairs are borderline, but never the
+borderline pairs themselves, which would show the recipient the provider's customers.
+Either way the stored match table holds the provider's person pseudonym and the
+recipient's member pseudonym, never an identifier, and the run's ledger entry names the
+method (and threshold).
 
 Uploaded tables are Parquet files under ``<home>/linkage/<collaboration id>/``, written
 before the transaction commits: a rolled-back upload leaves an unreferenced file, never a
@@ -32,6 +39,7 @@ import hashlib
 import hmac
 import math
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -56,7 +64,7 @@ from tsunagu.identity.models import Organization, PersonLink
 from tsunagu.identity.service import Actor, get_organization_by_slug
 from tsunagu.ledger import service as ledger
 from tsunagu.ledger.entry import Entry, pseudonym_of_bytes
-from tsunagu.linkage import normalize, pseudonym
+from tsunagu.linkage import normalize, probabilistic, pseudonym
 from tsunagu.linkage.errors import (
     AlreadyAccepted,
     CollaborationNotActive,
@@ -940,6 +948,126 @@ def consenting_customers(
     return Consenting(batch=batch, by_pid=by_pid)
 
 
+Method = Literal["pseudonym", "probabilistic"]
+#: the matching methods a run may use (the issue's third strength, PSI, runs between the
+#: parties themselves, without the platform: ``tsunagu.linkage.psi``)
+METHODS: tuple[str, ...] = ("pseudonym", "probabilistic")
+#: a borderline pair's odds lie within this factor of the threshold's odds (±2 bits of
+#: match weight): the pairs a clerical review would look at
+BORDERLINE_ODDS = 4.0
+#: at most this many pairs nearest the threshold are inspected to count the borderline ones
+_BORDERLINE_LIMIT = 10_000
+#: the identifier columns handed to Splink (``files.COLUMNS`` without ``id``)
+_LINK_COLUMNS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+    "postal_code",
+    "address",
+    "phone",
+    "email",
+)
+
+
+def _check_method(method: str, threshold: float | None) -> None:
+    """Refuse an unknown method or a threshold it cannot use, before anything is asked."""
+    if method not in METHODS:
+        raise InvalidInput(
+            f"method {method!r} is unknown: use 'pseudonym' (exact keyed pseudonyms) or "
+            "'probabilistic' (Splink, for typos, moves and name changes)"
+        )
+    if threshold is None:
+        return
+    if method != "probabilistic":
+        raise InvalidInput(
+            "a threshold applies to probabilistic matching only; keyed pseudonyms match "
+            "exactly or not at all"
+        )
+    if isinstance(threshold, bool) or not math.isfinite(threshold) or not 0 < threshold <= 1:
+        raise InvalidInput(
+            f"threshold {threshold} is not a match probability: give a number above 0 and "
+            "at most 1 (e.g. 0.9), or leave it out for the best expected F1"
+        )
+
+
+def _pseudonym_pairs(con: duckdb.DuckDBPyConnection, key: bytes) -> list[tuple[str, str, str]]:
+    """Keyed pseudonyms of ``left_in`` and ``right_in`` joined one-to-one in DuckDB."""
+    pseudonym.pseudonymise(con, "left_in", key, out="left_p")
+    pseudonym.pseudonymise(con, "right_in", key, out="right_p")
+    pseudonym.match(con, "left_p", "right_p", out="pairs")
+    pairs = con.execute("SELECT left_id, right_id, rule FROM pairs ORDER BY left_id").fetchall()
+    return [(str(a), str(b), str(r)) for a, b, r in pairs]
+
+
+def _link_table(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    """``table``'s pseudonymous id and identifier columns in the shape ``probabilistic.link``
+    reads."""
+    columns = ", ".join(_LINK_COLUMNS)
+    return con.sql(f"SELECT id, {columns} FROM {table} ORDER BY id").to_arrow_table()  # noqa: S608
+
+
+def _probabilistic_pairs(
+    con: duckdb.DuckDBPyConnection, threshold: float | None
+) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+    """Splink over ``left_in`` × ``right_in`` (pseudonymous ids, stored normalised values),
+    one-to-one; the pairs and the run's quality report (no identifier in it)."""
+    result = probabilistic.link(
+        _link_table(con, "left_in"),
+        _link_table(con, "right_in"),
+        threshold=threshold,
+        borderline=_BORDERLINE_LIMIT,
+    )
+    lefts = result.pairs.column("left_id").to_pylist()
+    rights = result.pairs.column("right_id").to_pylist()
+    pairs = sorted((str(a), str(b), "probabilistic") for a, b in zip(lefts, rights, strict=True))
+    return pairs, _quality(result)
+
+
+def _odds(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return p / (1 - p)
+
+
+def _quality(result: probabilistic.LinkResult) -> dict[str, Any]:
+    """What the run stores about its quality: counts and the model's estimates only.
+
+    The link report's borderline pairs carry both sides' values; only their number is
+    kept, since the recipient reading the run must never see the provider's customers."""
+    report = result.report
+    low, high = _odds(result.threshold) / BORDERLINE_ODDS, _odds(result.threshold) * BORDERLINE_ODDS
+    borderline = sum(
+        1 for pair in report.borderline if low <= _odds(float(pair["match_probability"])) <= high
+    )
+
+    def estimate(e: probabilistic.ThresholdEstimate) -> dict[str, Any]:
+        return {
+            "threshold": e.threshold,
+            "pairs": e.pairs,
+            "precision": e.precision,
+            "recall": e.recall,
+            "f1": e.f1,
+        }
+
+    return {
+        "threshold": result.threshold,
+        "threshold_source": report.threshold_source,
+        "pairs": result.pairs.num_rows,
+        "records_provider": report.records_left,
+        "records_recipient": report.records_right,
+        "candidate_pairs": report.candidate_pairs,
+        "expected_matches": report.expected_matches,
+        "precision": report.estimate.precision,
+        "recall": report.estimate.recall,
+        "f1": report.estimate.f1,
+        "borderline_pairs": borderline,
+        "borderline_odds_factor": BORDERLINE_ODDS,
+        "by_threshold": [estimate(e) for e in report.by_threshold],
+    }
+
+
 def run_match(
     session: Session,
     settings: Settings,
@@ -947,10 +1075,18 @@ def run_match(
     *,
     actor: Actor,
     collaboration_id: uuid.UUID,
+    method: str = "pseudonym",
+    threshold: float | None = None,
     now: datetime | None = None,
 ) -> MatchRun:
-    """Restrict the customers to consenting persons, then pseudonymise both sides and join
-    them one-to-one; stores the match table (pseudonyms only) and the run's counts."""
+    """Restrict the customers to consenting persons, then link them to the members
+    one-to-one; stores the match table (pseudonyms only) and the run's counts.
+
+    ``method="pseudonym"`` (the default) joins keyed pseudonyms of the normalised
+    identifiers exactly; ``method="probabilistic"`` scores the same consenting customers
+    against the members with Splink (typos, moves, name changes) and links the pairs at or
+    above ``threshold`` (default: the best expected F1), keeping a quality report."""
+    _check_method(method, threshold)
     actor.require_role("member")
     now = now or utcnow()
     collab = access_collaboration(session, actor.org_id, collaboration_id)
@@ -966,6 +1102,7 @@ def run_match(
         con.register("allowed_arrow", consenting.arrow())
         con.execute("CREATE TABLE allowed AS SELECT * FROM allowed_arrow")
         # the consent filter comes first: a non-consenting customer never reaches the HMAC
+        # nor the probabilistic model (whose parameters every scored pair depends on)
         con.execute(
             f"CREATE TABLE left_in AS SELECT a.pid AS id, {identifiers} "  # noqa: S608
             "FROM read_parquet(?) c JOIN allowed a USING (person_id)",
@@ -987,17 +1124,16 @@ def run_match(
             "FROM read_parquet(?) c JOIN member_pids p USING (member_id)",
             [str(members)],
         )
-        pseudonym.pseudonymise(con, "left_in", key, out="left_p")
-        pseudonym.pseudonymise(con, "right_in", key, out="right_p")
-        matched = pseudonym.match(con, "left_p", "right_p", out="pairs")
-        by_rule = {
-            str(rule): int(n)
-            for rule, n in con.execute("SELECT rule, count(*) FROM pairs GROUP BY rule").fetchall()
-        }
-        pairs = con.execute("SELECT left_id, right_id, rule FROM pairs ORDER BY left_id").fetchall()
+        quality: dict[str, Any] | None = None
+        if method == "probabilistic":
+            pairs, quality = _probabilistic_pairs(con, threshold)
+        else:
+            pairs = _pseudonym_pairs(con, key)
         total_customers = pq.read_metadata(customers).num_rows
     finally:
         con.close()
+    matched = len(pairs)
+    by_rule = dict(Counter(rule for _, _, rule in pairs))
     run = MatchRun(
         collaboration_id=collab.id,
         version=collab.version,
@@ -1009,6 +1145,8 @@ def run_match(
         matched=matched,
         by_rule=by_rule,
         consent_ledger_indexes=list(consenting.batch.ledger_indexes),
+        method=method,
+        quality=quality,
     )
     session.add(run)
     session.flush()
@@ -1033,6 +1171,17 @@ def run_match(
         )
     linked = (consenting.by_pid[left].bytes for left, _, _ in pairs)
     parties = parties_of(session, collab.id)
+    refs: dict[str, Any] = {
+        "collaboration": str(collab.id),
+        "run": str(run.id),
+        "recipient": parties.recipient.slug,
+        "consent_entries": list(consenting.batch.ledger_indexes),
+        "matched": matched,
+        "method": method,
+    }
+    if quality is not None:
+        refs["threshold"] = quality["threshold"]
+        refs["threshold_source"] = quality["threshold_source"]
     (appended,) = ledger.append(
         session,
         [
@@ -1043,13 +1192,7 @@ def run_match(
                 time=now,
                 purpose=collab.purpose,
                 categories=tuple(collab.categories),
-                refs={
-                    "collaboration": str(collab.id),
-                    "run": str(run.id),
-                    "recipient": parties.recipient.slug,
-                    "consent_entries": list(consenting.batch.ledger_indexes),
-                    "matched": matched,
-                },
+                refs=refs,
                 members=tuple(pseudonym_of_bytes(pseudonym_key, p) for p in linked),
             )
         ],
@@ -1087,8 +1230,10 @@ def matched_pids(session: Session, run_id: uuid.UUID) -> list[str]:
 __all__ = [
     "CUSTOMER_COLUMNS",
     "MEMBER_COLUMNS",
+    "METHODS",
     "ORDER_COLUMNS",
     "Consenting",
+    "Method",
     "Parties",
     "Terms",
     "accept",
