@@ -822,7 +822,12 @@ def build(
         now=UPLOADED_AT,
     )
     run = linkage.run_match(
-        session, settings, pseudonym_key, actor=analyst, collaboration_id=collab.id, now=MATCHED_AT
+        session,
+        settings,
+        pseudonym_key,
+        actor=retailer_admin,
+        collaboration_id=collab.id,
+        now=MATCHED_AT,
     )
     progress.advance(1)
     for n, question in enumerate(DEMO_QUESTIONS):

@@ -115,13 +115,13 @@ def dataset_out(dataset: Dataset) -> DatasetOut:
     )
 
 
-def match_out(run: MatchRun) -> MatchRunOut:
+def match_out(run: MatchRun, *, provider: bool) -> MatchRunOut:
     return MatchRunOut(
         id=run.id,
         ran_at=run.ran_at,
         version=run.version,
         method=run.method,
-        customers=run.customers,
+        customers=run.customers if provider else None,
         consenting=run.consenting,
         members=run.members,
         matched=run.matched,
@@ -159,14 +159,12 @@ def get_collaboration(
 
 @router.post(PREFIX + "/{collaboration_id}/accept")
 def accept(
-    collaboration_id: uuid.UUID, actor: ApiActor, db: DbSession, body: AcceptIn | None = None
+    collaboration_id: uuid.UUID, actor: ApiActor, db: DbSession, body: AcceptIn
 ) -> CollaborationOut:
-    """Accept the current terms (send the version you read)."""
+    """Accept the terms of the version you read (``{"version": N}``; refused with 409 when
+    the other side has amended them since, so nobody accepts terms they never saw)."""
     collab = service.accept(
-        db,
-        actor=actor,
-        collaboration_id=collaboration_id,
-        version=body.version if body is not None else None,
+        db, actor=actor, collaboration_id=collaboration_id, version=body.version
     )
     return collaboration_out(db, collab)
 
@@ -300,7 +298,7 @@ def run_match(
 ) -> MatchRunOut:
     """Restrict to consenting customers, then match (keyed pseudonyms by default, or
     ``{"method": "probabilistic", "threshold": 0.9}``); answers the counts and, for a
-    probabilistic run, its quality report."""
+    probabilistic run, its quality report.  The provider's admin runs it."""
     settings: Settings = request.app.state.settings
     body = body or MatchIn()
     run = service.run_match(
@@ -312,13 +310,16 @@ def run_match(
         method=body.method,
         threshold=body.threshold,
     )
-    return match_out(run)
+    return match_out(run, provider=True)
 
 
 @router.get(PREFIX + "/{collaboration_id}/match")
 def match_summary(collaboration_id: uuid.UUID, actor: ApiActor, db: DbSession) -> MatchRunOut:
-    """The latest run's counts (no pair, no pseudonym)."""
-    return match_out(service.match_summary(db, actor.org_id, collaboration_id))
+    """The latest run's counts (no pair, no pseudonym); the customer table's size only to
+    the provider."""
+    run = service.match_summary(db, actor.org_id, collaboration_id)
+    provider = service.role_of(db, collaboration_id, actor.org_id) == "provider"
+    return match_out(run, provider=provider)
 
 
 __all__ = ["collaboration_out", "dataset_out", "match_out", "router"]

@@ -43,6 +43,13 @@ class NoMatchRun(Conflict):
     code = "no_match_run"
 
 
+class MembersFixed(Conflict):
+    """The member list a match ran on stays as it was under that version of the terms:
+    swapping one member in and asking again would isolate that person."""
+
+    code = "members_fixed"
+
+
 class InvalidAgreement(InvalidInput):
     code = "invalid_agreement"
 

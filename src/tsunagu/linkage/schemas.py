@@ -48,8 +48,8 @@ class CollaborationCreate(BaseModel):
 class AcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(
-        default=None, description="the terms' version read (refused if no longer current)"
+    version: int = Field(
+        description="the version of the terms you read and accept (refused if no longer current)"
     )
 
 
@@ -116,7 +116,9 @@ class MatchRunOut(BaseModel):
     ran_at: datetime
     version: int
     method: str
-    customers: int
+    #: the provider's whole customer table — shown to the provider only: it counts people
+    #: who did not consent, and nothing about them may reach the recipient
+    customers: int | None
     consenting: int
     members: int
     matched: int

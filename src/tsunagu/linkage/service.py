@@ -71,6 +71,7 @@ from tsunagu.linkage.errors import (
     CollaborationNotFound,
     DatasetMissing,
     InvalidAgreement,
+    MembersFixed,
     NoMatchRun,
     NotParticipant,
     TermsChanged,
@@ -632,6 +633,8 @@ def _store(
     now: datetime,
 ) -> Dataset:
     """Write the table as a new Parquet file and point the collaboration's dataset at it."""
+    # one upload at a time per collaboration: two at once would both replace the same row
+    session.execute(select(Collaboration.id).where(Collaboration.id == collab.id).with_for_update())
     old = session.scalars(
         select(Dataset).where(Dataset.collaboration_id == collab.id, Dataset.kind == kind)
     ).one_or_none()
@@ -873,6 +876,16 @@ def upload_members(
     All rows or none."""
     now = now or utcnow()
     collab = _usable_for(session, actor, collaboration_id, "recipient", "uploads members")
+    matched_under = session.scalar(
+        select(MatchRun.id)
+        .where(MatchRun.collaboration_id == collab.id, MatchRun.version == collab.version)
+        .limit(1)
+    )
+    if matched_under is not None:
+        raise MembersFixed(
+            "the member list is fixed once a match has run under this version of the terms; "
+            "propose amended terms (both sides accept again) to replace it"
+        )
     rows = read_rows(data, MEMBER_COLUMNS, fmt=fmt, encoding=encoding)
     columns: dict[str, list[Any]] = {"member_id": [r["id"] for r in rows]}
     columns.update(_normalised(rows))
@@ -1087,9 +1100,11 @@ def run_match(
     against the members with Splink (typos, moves, name changes) and links the pairs at or
     above ``threshold`` (default: the best expected F1), keeping a quality report."""
     _check_method(method, threshold)
-    actor.require_role("member")
     now = now or utcnow()
-    collab = access_collaboration(session, actor.org_id, collaboration_id)
+    # the provider's admin decides when its customers are matched: a recipient that could
+    # re-run the match at will over member lists it controls could difference one person
+    collab = _usable_for(session, actor, collaboration_id, "provider", "runs the match")
+    actor.require_role("admin")
     require_usable(collab, now)
     label = actor_label(actor)
     customers = dataset_path(settings, get_dataset(session, collab.id, "customers"))

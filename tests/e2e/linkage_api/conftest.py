@@ -99,6 +99,6 @@ def upload_all(client: TestClient, world: World, cid: str) -> None:
 def matched(client: TestClient, world: World) -> str:
     cid = activate(client, world)
     upload_all(client, world, cid)
-    response = client.post(f"{API}/{cid}/match", headers=world.keys["maker_member"])
+    response = client.post(f"{API}/{cid}/match", headers=world.keys["retailer_admin"])
     assert response.status_code == 201, response.text
     return cid

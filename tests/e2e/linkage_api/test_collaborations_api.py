@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.e2e.linkage_api.conftest import API, CLEANROOM, World, activate, matched, propose
+from tests.e2e.linkage_api.conftest import (
+    API,
+    CLEANROOM,
+    World,
+    activate,
+    matched,
+    propose,
+    upload_all,
+)
 
 
 class TestLifecycle:
@@ -24,8 +32,15 @@ class TestLifecycle:
 
     def test_a_member_key_cannot_accept(self, client: TestClient, world: World) -> None:
         cid = propose(client, world)
-        response = client.post(f"{API}/{cid}/accept", headers=world.keys["maker_member"])
+        response = client.post(
+            f"{API}/{cid}/accept", json={"version": 1}, headers=world.keys["maker_member"]
+        )
         assert response.status_code == 403
+
+    def test_accepting_names_the_version_read(self, client: TestClient, world: World) -> None:
+        cid = propose(client, world)
+        response = client.post(f"{API}/{cid}/accept", headers=world.keys["maker_admin"])
+        assert response.status_code == 422
 
     def test_a_stale_version_is_a_conflict(self, client: TestClient, world: World) -> None:
         cid = propose(client, world)
@@ -45,6 +60,29 @@ class TestLifecycle:
         cid = matched(client, world)
         body = client.get(f"{API}/{cid}/match", headers=world.keys["maker_viewer"]).json()
         assert (body["consenting"], body["matched"], "pairs" in body) == (12, 10, False)
+
+    def test_only_the_provider_sees_the_whole_customer_count(
+        self, client: TestClient, world: World
+    ) -> None:
+        cid = matched(client, world)
+        theirs = client.get(f"{API}/{cid}/match", headers=world.keys["maker_viewer"]).json()
+        ours = client.get(f"{API}/{cid}/match", headers=world.keys["retailer_member"]).json()
+        assert (theirs["customers"], ours["customers"]) == (None, 16)
+
+    def test_the_recipient_cannot_run_the_match(self, client: TestClient, world: World) -> None:
+        cid = activate(client, world)
+        upload_all(client, world, cid)
+        response = client.post(f"{API}/{cid}/match", headers=world.keys["maker_admin"])
+        assert response.status_code == 403
+
+    def test_the_member_list_is_fixed_after_a_match(self, client: TestClient, world: World) -> None:
+        cid = matched(client, world)
+        response = client.post(
+            f"{API}/{cid}/datasets/members",
+            content=world.sc.members_jsonl(),
+            headers={**world.keys["maker_member"], "Content-Type": "application/x-ndjson"},
+        )
+        assert (response.status_code, response.json()["code"]) == (409, "members_fixed")
 
     def test_bad_rows_are_listed_and_nothing_stored(self, client: TestClient, world: World) -> None:
         cid = activate(client, world)
@@ -72,7 +110,7 @@ class TestAmendAndEnd:
     ) -> None:
         cid = activate(client, world)
         client.post(f"{API}/{cid}/end", headers=world.keys["retailer_admin"])
-        response = client.post(f"{API}/{cid}/match", headers=world.keys["maker_member"])
+        response = client.post(f"{API}/{cid}/match", headers=world.keys["retailer_admin"])
         assert (response.status_code, response.json()["code"]) == (409, "collaboration_not_active")
 
 
@@ -154,6 +192,8 @@ def _call(client: TestClient, world: World, method: str, path: str, headers: dic
     body: object = {"measures": ["persons"]} if "queries" in path and method == "POST" else None
     if path.endswith("/terms"):
         body = world.terms()
+    if path.endswith("/accept"):
+        body = {"version": 1}
     return client.request(method, path, json=body, headers=headers).status_code
 
 

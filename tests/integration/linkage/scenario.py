@@ -224,6 +224,6 @@ def matched(
     collab = active(db, sc, **overrides)
     uploaded(db, settings, sc, collab)
     run = service.run_match(
-        db, settings, vault.pseudonym_key, actor=sc.maker_admin, collaboration_id=collab.id
+        db, settings, vault.pseudonym_key, actor=sc.retailer_admin, collaboration_id=collab.id
     )
     return collab, run

@@ -18,7 +18,7 @@ from tsunagu.identity.errors import RoleTooLow
 from tsunagu.ledger import service as ledger
 from tsunagu.ledger.entry import b64, pseudonym
 from tsunagu.linkage import service
-from tsunagu.linkage.errors import DatasetMissing, NotParticipant
+from tsunagu.linkage.errors import DatasetMissing, MembersFixed, NotParticipant
 from tsunagu.linkage.models import Dataset, Match
 from tsunagu.vault.service import Vault
 
@@ -134,6 +134,43 @@ class TestUploads:
                 actor=staff_actor(sc.retailer, "viewer"),
                 collaboration_id=collab.id,
                 data=sc.customers_csv(),
+            )
+
+
+class TestWhoMatches:
+    def test_the_recipient_cannot_run_the_match(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario
+    ) -> None:
+        collab = scenario.active(db, sc)
+        scenario.uploaded(db, settings, sc, collab)
+        with pytest.raises(NotParticipant):
+            service.run_match(
+                db, settings, vault.pseudonym_key, actor=sc.maker_admin, collaboration_id=collab.id
+            )
+
+    def test_a_provider_member_cannot_run_the_match(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario
+    ) -> None:
+        collab = scenario.active(db, sc)
+        scenario.uploaded(db, settings, sc, collab)
+        member = staff_actor(sc.retailer, "member")
+        with pytest.raises(RoleTooLow):
+            service.run_match(
+                db, settings, vault.pseudonym_key, actor=member, collaboration_id=collab.id
+            )
+
+    def test_the_member_list_is_fixed_once_matched_under_the_terms(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario
+    ) -> None:
+        collab, _ = scenario.matched(db, settings, vault, sc)
+        with pytest.raises(MembersFixed):
+            service.upload_members(
+                db,
+                settings,
+                actor=sc.maker_admin,
+                collaboration_id=collab.id,
+                data=sc.members_jsonl(),
+                fmt="jsonl",
             )
 
 

@@ -144,7 +144,7 @@ def _run(
         db,
         settings,
         vault.pseudonym_key,
-        actor=m.sc.maker_admin,
+        actor=m.sc.retailer_admin,
         collaboration_id=m.collab.id,
         method=method,
         threshold=threshold,
@@ -219,7 +219,7 @@ class TestMethodRefusals:
                 db,
                 settings,
                 vault.pseudonym_key,
-                actor=sc.maker_admin,
+                actor=sc.retailer_admin,
                 collaboration_id=collab.id,
                 method="fuzzy",
             )
@@ -234,7 +234,7 @@ class TestMethodRefusals:
                 db,
                 settings,
                 vault.pseudonym_key,
-                actor=sc.maker_admin,
+                actor=sc.retailer_admin,
                 collaboration_id=collab.id,
                 threshold=0.9,
             )
@@ -249,7 +249,7 @@ class TestMethodRefusals:
                 db,
                 settings,
                 vault.pseudonym_key,
-                actor=sc.maker_admin,
+                actor=sc.retailer_admin,
                 collaboration_id=collab.id,
                 method="probabilistic",
                 threshold=1.5,
@@ -262,7 +262,7 @@ class TestMatchApi:
     ) -> None:
         collab = scenario.active(db, sc)
         scenario.uploaded(db, settings, sc, collab)
-        key = bearer(create_api_key(db, sc.maker, role="member"))
+        key = bearer(create_api_key(db, sc.retailer, role="admin"))
         db.commit()
         body = client.post(f"{API}/{collab.id}/match", headers=key).json()
         assert (body["method"], body["threshold"], body["quality"], body["matched"]) == (
@@ -291,7 +291,7 @@ class TestMatchApi:
     ) -> None:
         collab = scenario.active(db, sc)
         scenario.uploaded(db, settings, sc, collab)
-        key = bearer(create_api_key(db, sc.maker, role="member"))
+        key = bearer(create_api_key(db, sc.retailer, role="admin"))
         db.commit()
         response = client.post(f"{API}/{collab.id}/match", json=payload, headers=key)
         assert response.status_code == 422
@@ -299,8 +299,8 @@ class TestMatchApi:
     def test_the_summary_shows_a_probabilistic_runs_method_and_quality(
         self, client: TestClient, db: Session, messy: Messy
     ) -> None:
-        member = bearer(create_api_key(db, messy.sc.maker, role="member"))
-        viewer = bearer(create_api_key(db, messy.sc.retailer, role="viewer"))
+        member = bearer(create_api_key(db, messy.sc.retailer, role="admin"))
+        viewer = bearer(create_api_key(db, messy.sc.maker, role="viewer"))
         db.commit()
         url = f"{API}/{messy.collab.id}/match"
         posted = client.post(
