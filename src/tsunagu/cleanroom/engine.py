@@ -23,7 +23,18 @@ values enter only as literals — so the same question transpiles to Spark SQL
 
 With noise, :mod:`tsunagu.cleanroom.privacy` adds calibrated OpenDP noise to the released
 cells, then the suppression is checked again on the noisy person count.  A second statement
-collects the set of persons of the released cells (the ledger commits to it).  Nothing here
+collects the persons of each released cell (``cell_no``, ``pid``); the ledger commits to their
+union.
+
+**Difference check** (as Google Ads Data Hub does): answers are also compared with the
+collaboration's earlier answers, given as a *history* table ``(query_id, cell_no, pid)`` of
+their released cells.  In one DuckDB statement, for each new cell *c* and each earlier cell
+*p* that shares a person, ``|c Δ p| = |c| + |p| − 2|c ∩ p|``; a cell with
+``0 < |c Δ p| < min_group_size`` for some *p* is withheld (counted in ``suppressed``).  Then
+the union of the new answer's released cells is compared with each earlier answer's union the
+same way; a difference of 1 to ``min_group_size − 1`` persons refuses the whole question
+(:class:`QueryRefused`, reason ``difference``) — otherwise subtracting the two answers would
+describe those few persons.  Nothing here
 loops over rows in Python: only released cells (hundreds) and the person ids leave DuckDB.
 """
 
@@ -85,6 +96,15 @@ class QueryResult:
     sql: str
     #: how the noise was calibrated (kind, ε, δ, sensitivities, scales); None without noise
     noise: dict[str, Any] | None = field(default=None)
+    #: the persons of each released cell: ``cell_no`` (the index in ``cells``) and ``pid``;
+    #: what the collaboration's history keeps for later difference checks
+    cell_persons: pa.Table | None = field(default=None)
+    #: cells withheld by the difference check (included in ``suppressed``)
+    suppressed_difference: int = 0
+    #: the persons total the recipient may see: the number of distinct persons in the released
+    #: cells without noise; with noise the sum of the released cells' noisy person counts (the
+    #: exact number is never released next to noisy cells)
+    persons_total: int = 0
 
     def to_dialect(self, dialect: str) -> str:
         """The aggregate's SQL in another SQLGlot dialect (e.g. ``"spark"``)."""
@@ -308,25 +328,77 @@ def build_sql(spec: QuerySpec, rules: AnalysisRules, dialect: str = _DIALECT) ->
     return _aggregate(spec, rules).sql(dialect=dialect)
 
 
-def _persons_sql(
-    spec: QuerySpec, rules: AnalysisRules, released: str | None, pc_table: str | None = None
+HISTORY_SCHEMA = pa.schema(
+    [("query_id", pa.string()), ("cell_no", pa.int32()), ("pid", pa.string())]
+)
+
+
+def _cell_persons_sql(
+    spec: QuerySpec, rules: AnalysisRules, released: str | None, pc_table: str
 ) -> str:
-    """Distinct pids of the released cells (``released``: a table of their keys)."""
-    query = (
-        _with_pc(exp.select(), spec, rules, pc_table)
-        .select("pid")
-        .distinct()
-        .from_(exp.to_table("pc").as_("c"))
-    )
-    if released is not None and spec.dimensions:
+    """``(cell_no, pid)`` of the released cells (``released``: their keys with ``cell_no``)."""
+    query = _with_pc(exp.select(), spec, rules, pc_table)
+    if released is None or not spec.dimensions:
+        query = query.select(
+            exp.cast(exp.Literal.number(0), exp.DataType.Type.INT).as_("cell_no"), "pid"
+        ).from_(exp.to_table("pc").as_("c"))
+    else:
         on = exp.and_(
             *[
                 exp.NullSafeEQ(this=exp.column(d, "c"), expression=exp.column(d, "k"))
                 for d in spec.dimensions
             ]
         )
-        query = query.join(exp.to_table(released).as_("k"), on=on, join_type="semi")
-    return query.order_by("pid").sql(_DIALECT)
+        query = (
+            query.select(exp.column("cell_no", "k"), exp.column("pid", "c"))
+            .from_(exp.to_table("pc").as_("c"))
+            .join(exp.to_table(released).as_("k"), on=on)
+        )
+    return query.distinct().sql(_DIALECT)
+
+
+def _differing_cells(
+    con: duckdb.DuckDBPyConnection, new: str, history: str, floor: int
+) -> set[int]:
+    """New cells that differ from some earlier released cell by 1 to ``floor − 1`` persons."""
+    rows = con.execute(
+        f"""
+        WITH a AS (SELECT cell_no, COUNT(*) AS n FROM {new} GROUP BY cell_no),
+        b AS (SELECT query_id, cell_no, COUNT(*) AS n FROM {history} GROUP BY query_id, cell_no),
+        i AS (
+            SELECT x.cell_no, h.query_id, h.cell_no AS old_cell, COUNT(*) AS k
+            FROM {new} x JOIN {history} h ON h.pid = x.pid
+            GROUP BY x.cell_no, h.query_id, h.cell_no
+        )
+        SELECT DISTINCT i.cell_no FROM i
+        JOIN a ON a.cell_no = i.cell_no
+        JOIN b ON b.query_id = i.query_id AND b.cell_no = i.old_cell
+        WHERE a.n + b.n - 2 * i.k BETWEEN 1 AND ?
+        """,  # noqa: S608 - table names are generated here, not user input
+        [floor - 1],
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _differing_union(
+    con: duckdb.DuckDBPyConnection, new: str, history: str, floor: int
+) -> int | None:
+    """The smallest difference, 1 to ``floor − 1`` persons, between the union of the new
+    answer's cells and an earlier answer's union (None: no such difference)."""
+    row = con.execute(
+        f"""
+        WITH u AS (SELECT DISTINCT pid FROM {new}),
+        v AS (SELECT DISTINCT query_id, pid FROM {history}),
+        vs AS (SELECT query_id, COUNT(*) AS n FROM v GROUP BY query_id),
+        i AS (SELECT v.query_id, COUNT(*) AS k FROM v JOIN u ON u.pid = v.pid GROUP BY v.query_id)
+        SELECT MIN(d) FROM (
+            SELECT (SELECT COUNT(*) FROM u) + vs.n - 2 * COALESCE(i.k, 0) AS d
+            FROM vs LEFT JOIN i USING (query_id)
+        ) WHERE d BETWEEN 1 AND ?
+        """,  # noqa: S608 - as above
+        [floor - 1],
+    ).fetchall()
+    return None if not row or row[0][0] is None else int(row[0][0])
 
 
 def _released_value(measure: str, cell: Mapping[str, Any], *, noisy: bool) -> Any:
@@ -349,17 +421,21 @@ def run_query(
     epsilon: float | None = None,
     seed: int | None = None,
     collect_persons: bool = True,
+    history: str | None = None,
 ) -> QueryResult:
     """Answer ``spec`` from the ``cr_persons`` / ``cr_orders`` tables of ``con``.
 
     ``epsilon`` overrides the rules' ε per query when noise is on; ``seed`` makes the noise
     reproducible (tests and benchmarks only — see :mod:`tsunagu.cleanroom.privacy`).  The
-    caller charges the budget with ``epsilon_spent``.  Raises :class:`QueryRefused`.
+    caller charges the budget with ``epsilon_spent``.  ``history`` names a table or view of
+    ``con`` with the released cells of the collaboration's earlier answers
+    (:data:`HISTORY_SCHEMA`: ``query_id, cell_no, pid``); the difference check (module
+    docstring) compares the new answer with them.  Raises :class:`QueryRefused`.
 
     With ``collect_persons`` (the default, and what a ledgered query needs) the person-cell
     stage is materialised once in a temporary table that both the aggregate and the person
-    set read — the cells are those of ``sql`` run as one statement.  Without it, ``sql``
-    itself runs and ``persons`` stays empty (previews, benchmarks).
+    sets read — the cells are those of ``sql`` run as one statement.  Without it, ``sql``
+    itself runs, ``persons`` stays empty and no difference check runs (previews, benchmarks).
     """
     check_query(spec, rules)
     plan: NoisePlan | None = None
@@ -375,14 +451,14 @@ def run_query(
         )
     sql = _aggregate(spec, rules).sql(dialect=_DIALECT)
     if not collect_persons:
-        return _release(con, spec, rules, plan, seed, sql, None)
+        return _release(con, spec, rules, plan, seed, sql, None, None)
     pc_table = f"_cr_pc_{uuid.uuid4().hex}"
     base, pc = _person_cells(spec, rules)
     con.execute(
         f"CREATE TEMP TABLE {pc_table} AS " + pc.with_("base", as_=base).sql(dialect=_DIALECT)
     )
     try:
-        return _release(con, spec, rules, plan, seed, sql, pc_table)
+        return _release(con, spec, rules, plan, seed, sql, pc_table, history)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {pc_table}")
 
@@ -395,6 +471,7 @@ def _release(
     seed: int | None,
     sql: str,
     pc_table: str | None,
+    history: str | None,
 ) -> QueryResult:
     run = sql if pc_table is None else _aggregate(spec, rules, pc_table).sql(dialect=_DIALECT)
     cursor = con.execute(run)
@@ -437,6 +514,14 @@ def _release(
             "sensitivity": dict(plan.sensitivity),
             "scale": dict(plan.scale),
         }
+    persons: list[str] = []
+    cell_persons: pa.Table | None = None
+    by_difference = 0
+    if pc_table is not None and cells:
+        cells, cell_persons, persons, by_difference = _check_differences(
+            con, spec, rules, cells, pc_table, history
+        )
+        suppressed += by_difference
     released = [
         {
             **{d: (c[d].isoformat() if d == "week" and c[d] is not None else c[d]) for d in dims},
@@ -444,7 +529,7 @@ def _release(
         }
         for c in cells
     ]
-    persons = _collect_persons(con, spec, rules, cells, pc_table) if cells and pc_table else []
+    total = sum(int(c["persons"]) for c in cells) if plan is not None else len(persons)
     return QueryResult(
         cells=released,
         suppressed=suppressed,
@@ -452,27 +537,123 @@ def _release(
         epsilon_spent=plan.epsilon if plan is not None else 0.0,
         sql=sql,
         noise=noise_info,
+        cell_persons=cell_persons,
+        suppressed_difference=by_difference,
+        persons_total=total,
     )
 
 
-def _collect_persons(
+def _check_differences(
     con: duckdb.DuckDBPyConnection,
     spec: QuerySpec,
     rules: AnalysisRules,
     cells: list[dict[str, Any]],
     pc_table: str,
-) -> list[str]:
-    if not spec.dimensions:
-        sql = _persons_sql(spec, rules, None, pc_table)
-        return [r[0] for r in con.execute(sql).fetchall()]
-    name = f"_cr_released_{uuid.uuid4().hex}"
-    keys = pa.table({d: [c[d] for c in cells] for d in spec.dimensions})
-    con.register(name, keys)
+    history: str | None,
+) -> tuple[list[dict[str, Any]], pa.Table, list[str], int]:
+    """The cells that pass the difference check, their ``(cell_no, pid)``, the sorted distinct
+    pids, and how many cells were withheld.
+
+    Raises :class:`QueryRefused` (reason ``difference``) when the union of the released cells
+    would differ from an earlier answer's union by fewer than the minimum group size.
+    """
+    tag = uuid.uuid4().hex
+    keys_name, new = f"_cr_released_{tag}", f"_cr_new_{tag}"
+    keys: pa.Table | None = None
+    if spec.dimensions:
+        keys = pa.table(
+            {
+                "cell_no": pa.array(range(len(cells)), type=pa.int32()),
+                **{d: [c[d] for c in cells] for d in spec.dimensions},
+            }
+        )
+        con.register(keys_name, keys)
     try:
-        sql = _persons_sql(spec, rules, name, pc_table)
-        return [r[0] for r in con.execute(sql).fetchall()]
+        con.execute(
+            f"CREATE TEMP TABLE {new} AS "
+            + _cell_persons_sql(spec, rules, keys_name if keys is not None else None, pc_table)
+        )
+        withheld: set[int] = set()
+        if history is not None:
+            floor = rules.min_group_size
+            withheld = _differing_cells(con, new, history, floor)
+            if withheld:
+                con.execute(
+                    f"DELETE FROM {new} WHERE cell_no IN (SELECT UNNEST(?::INTEGER[]))",  # noqa: S608
+                    [sorted(withheld)],
+                ).fetchall()
+            if (gap := _differing_union(con, new, history, floor)) is not None:
+                raise QueryRefused(
+                    f"This answer would differ from an earlier answer of this collaboration by "
+                    f"only {gap} person(s) — fewer than the minimum group size of {floor}. "
+                    "Subtracting the two answers could describe those few people, so the "
+                    "question is refused. Ask about larger groups, or use the same filters "
+                    "and dimensions as the earlier question.",
+                    reason="difference",
+                )
+        table = con.sql(
+            "SELECT CAST(DENSE_RANK() OVER (ORDER BY cell_no) - 1 AS INTEGER) AS cell_no, pid "  # noqa: S608
+            f"FROM {new} ORDER BY cell_no, pid"
+        ).to_arrow_table()
+        persons = [
+            r[0]
+            for r in con.execute(f"SELECT DISTINCT pid FROM {new} ORDER BY pid").fetchall()  # noqa: S608
+        ]
     finally:
-        con.unregister(name)
+        if keys is not None:
+            con.unregister(keys_name)
+        con.execute(f"DROP TABLE IF EXISTS {new}")
+    kept = [c for i, c in enumerate(cells) if i not in withheld]
+    return kept, table, persons, len(withheld)
+
+
+HISTORY_TABLE = "cr_history"
+
+
+def history_rows(result: QueryResult, query_id: str) -> pa.Table:
+    """The released cells' persons of one answer, as rows of the history
+    (:data:`HISTORY_SCHEMA`); empty when nothing was released."""
+    cells = result.cell_persons
+    if cells is None or cells.num_rows == 0:
+        return HISTORY_SCHEMA.empty_table()
+    return pa.table(
+        {
+            "query_id": pa.array([query_id] * cells.num_rows, type=pa.string()),
+            "cell_no": cells.column("cell_no").cast(pa.int32()),
+            "pid": cells.column("pid").cast(pa.string()),
+        },
+        schema=HISTORY_SCHEMA,
+    )
+
+
+def create_history(
+    con: duckdb.DuckDBPyConnection, files: Iterable[str] = (), name: str = HISTORY_TABLE
+) -> str:
+    """(Re)create the history table ``name`` in ``con`` from Parquet files of
+    :func:`history_rows`; returns its name for :func:`run_query`'s ``history``."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {name} (query_id VARCHAR NOT NULL, cell_no INTEGER NOT NULL, "
+        "pid VARCHAR NOT NULL)"
+    )
+    if paths := sorted(files):
+        con.execute(
+            f"INSERT INTO {name} SELECT query_id, cell_no, pid FROM read_parquet(?)",  # noqa: S608
+            [paths],
+        ).fetchall()
+    return name
+
+
+def remember(
+    con: duckdb.DuckDBPyConnection, result: QueryResult, query_id: str, name: str = HISTORY_TABLE
+) -> None:
+    """Append one answer's released cells to the history table ``name`` of ``con``."""
+    rows = history_rows(result, query_id)
+    src = f"_cr_hist_{uuid.uuid4().hex}"
+    con.register(src, rows)
+    try:
+        con.execute(f"INSERT INTO {name} SELECT * FROM {src}").fetchall()  # noqa: S608
+    finally:
+        con.unregister(src)
 
 
 def load_tables(

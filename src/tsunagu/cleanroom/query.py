@@ -11,9 +11,10 @@ JSON form::
     {"measures": ["persons", "amount_sum"], "dimensions": ["category", "age_band"],
      "filters": {"category": ["飲料"], "prefecture": ["東京都"],
                  "period": {"start": "2026-01-05", "end": "2026-03-29"}},
-     "promotion": {"start": "2026-02-01", "end": "2026-02-14"}, "noise": true}
+     "promotion": {"start": "2026-02-02", "end": "2026-02-15"}, "noise": true}
 
-Periods are whole ISO weeks (Monday to Sunday) so that two periods differ by at least a week,
+Periods and promotion windows are whole ISO weeks (Monday to Sunday) so that two of them
+differ by at least a week,
 which blunts differencing between overlapping questions (docs/linkage/cleanroom.md).
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from tsunagu.cleanroom.errors import QueryRefused
@@ -254,8 +255,15 @@ def parse_query(data: Mapping[str, Any] | str) -> QuerySpec:
             reason="period_not_weeks",
         )
     promotion = _period(data["promotion"], "promotion") if data.get("promotion") else None
-    if promotion is not None and promotion.end - promotion.start < timedelta(days=6):
-        raise QueryRefused("A promotion window must last at least 7 days.", reason="malformed")
+    if promotion is not None and (
+        promotion.start.isoweekday() != 1 or promotion.end.isoweekday() != 7
+    ):
+        raise QueryRefused(
+            "A promotion window must cover whole weeks: start on a Monday and end on a Sunday. "
+            "Shifting a window by a day would let two questions be subtracted to reveal one "
+            "day's spending.",
+            reason="promotion_not_weeks",
+        )
     if "promotion_period" in dimensions and promotion is None:
         raise QueryRefused(
             "The 'promotion_period' dimension needs a 'promotion' window "
@@ -318,7 +326,8 @@ def check_query(spec: QuerySpec, rules: AnalysisRules) -> None:
         )
     if rules.require_noise and not spec.noise:
         raise QueryRefused(
-            "This agreement requires differential-privacy noise on every query: send "
-            '"noise": true.',
+            "This agreement has a privacy budget, so every question must be answered with "
+            'differential-privacy noise: send "noise": true. Exact answers next to noisy ones '
+            "would undo the noise.",
             reason="noise_required",
         )

@@ -11,8 +11,9 @@ where the value is the amount (yen) or the number of orders per person and week,
 "per person" divides by the group's persons who bought anything in the whole window (before
 and during), so both periods share one denominator.  The "before" period is as many whole
 weeks as the promotion spans, ending the day before the promotion starts; the query period
-runs from its Monday to the Sunday of the promotion's last week (the clean room accepts only
-whole weeks).
+runs from its Monday to the promotion's last Sunday.  The clean room accepts only whole weeks
+(Monday to Sunday) for periods and promotion windows alike: a window shifted by one day would
+otherwise let two answers be subtracted to reveal one day's spending.
 
 Every number comes from three clean-room questions asked through
 :func:`tsunagu.cleanroom.service.ask_logged` — so each is checked against the agreement,
@@ -94,8 +95,10 @@ def window(start: date, end: date) -> Window:
     """The report's window for a promotion from ``start`` to ``end`` (inclusive)."""
     if end < start:
         raise InvalidInput("the promotion ends before it starts")
-    if (end - start).days < 6:
-        raise InvalidInput("a promotion must last at least 7 days")
+    if start.isoweekday() != 1 or end.isoweekday() != 7:
+        raise InvalidInput(
+            "a promotion window must cover whole weeks: start on a Monday and end on a Sunday"
+        )
     first_monday = start - timedelta(days=start.weekday())
     period_end = end + timedelta(days=6 - end.weekday())
     weeks = ((period_end - first_monday).days + 1) // 7

@@ -10,6 +10,11 @@ What must stay true:
 - a dimension or measure outside :data:`DIMENSIONS` / :data:`MEASURES` can never be allowed;
   identifiers (pid, order id, names, contact data) are not dimensions at all;
 - ``min_group_size`` ≥ 1, bounds > 0, ε > 0 where given;
+- an agreement's rules (:func:`validate_agreement_rules`, what a proposal must pass) are
+  stricter: ``min_group_size`` ≥ :data:`MIN_GROUP_FLOOR` (10; default 50), ε per query only
+  together with a total privacy budget (else the same noisy question could be asked and
+  averaged without end), and a budget makes noise required (``require_noise``);
+- booleans are JSON booleans (``"false"`` is refused, never read as true);
 - :class:`Budget` never goes past its total: :meth:`Budget.charge` raises instead.
 """
 
@@ -34,6 +39,8 @@ MEASURES: frozenset[str] = frozenset({"persons", "orders", "amount_sum", "amount
 FILTERS: frozenset[str] = frozenset({"category", "prefecture", "period"})
 
 NoiseKind = Literal["laplace", "gaussian"]
+#: the least minimum group size an agreement may set
+MIN_GROUP_FLOOR = 10
 
 
 def _strings(value: Any, what: str) -> frozenset[str]:
@@ -162,7 +169,9 @@ class AnalysisRules:
         if "noise" in data:
             kwargs["noise"] = cast(NoiseKind, data["noise"])
         if "require_noise" in data:
-            kwargs["require_noise"] = bool(data["require_noise"])
+            if not isinstance(data["require_noise"], bool):
+                raise RulesInvalid("'require_noise' must be true or false (a JSON boolean).")
+            kwargs["require_noise"] = data["require_noise"]
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +193,42 @@ class AnalysisRules:
             if self.filter_categories is None
             else sorted(self.filter_categories),
         }
+
+
+def validate_agreement_rules(
+    data: Mapping[str, Any], budget_epsilon: float | None = None
+) -> dict[str, Any]:
+    """The analysis rules of a proposed agreement, checked and normalised (JSON-ready).
+
+    ``budget_epsilon`` is the agreement's total privacy budget (None: no budget).  Beyond
+    :meth:`AnalysisRules.from_agreement` this requires ``min_group_size`` ≥
+    :data:`MIN_GROUP_FLOOR`, refuses ε per query without a total budget, and with a budget
+    sets ``require_noise`` (noise-free questions are refused).  Raises :class:`RulesInvalid`
+    with a message the proposer can act on.
+    """
+    rules = AnalysisRules.from_agreement(data)
+    if rules.min_group_size < MIN_GROUP_FLOOR:
+        raise RulesInvalid(
+            f"The minimum group size must be at least {MIN_GROUP_FLOOR} persons "
+            "(50, as Google Ads Data Hub, unless there is a reason to go lower)."
+        )
+    if budget_epsilon is not None and isinstance(budget_epsilon, bool):
+        raise RulesInvalid("The privacy budget must be a number.")
+    if budget_epsilon is None:
+        if rules.epsilon_per_query is not None or rules.require_noise:
+            raise RulesInvalid(
+                "ε per query needs a total privacy budget: without one the same noisy question "
+                "could be asked again and again and the answers averaged. Set a total budget, "
+                "or remove ε per query for an agreement without noise."
+            )
+        return rules.to_dict()
+    if not (math.isfinite(budget_epsilon) and budget_epsilon > 0):
+        raise RulesInvalid("The privacy budget must be a positive total ε.")
+    if rules.epsilon_per_query is None:
+        raise RulesInvalid("A privacy budget needs ε per query (what each noisy question spends).")
+    if rules.epsilon_per_query > budget_epsilon:
+        raise RulesInvalid("ε per query cannot exceed the total privacy budget.")
+    return replace(rules, require_noise=True).to_dict()
 
 
 @dataclass(frozen=True)

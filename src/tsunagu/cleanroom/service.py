@@ -12,7 +12,10 @@
    applies the analysis rules (allowed columns, minimum group size, noise);
 4. a noisy answer charges the collaboration's budget under a row lock (``Budget.charge``:
    an exhausted budget refuses the query before anything runs);
-5. one ``cleanroom.query`` ledger entry commits to the set of persons in the released cells
+5. the answer is compared with the collaboration's earlier answers (the difference check of
+   ``engine``: each answered query keeps the pseudonymous pids of its released cells in
+   ``<linkage dir>/<collaboration>/cells/<query id>.parquet``);
+6. one ``cleanroom.query`` ledger entry commits to the set of persons in the released cells
    (so each person's portal lists the analysis), a ``provision`` entry with the APPI
    provision records (provider → recipient) covers the same persons, and the query log row
    keeps what was asked, how many cells were released and suppressed, and the ε spent.
@@ -27,10 +30,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -93,6 +98,32 @@ def charge_budget(session: Session, collaboration_id: uuid.UUID, epsilon: float)
     collab.budget_spent = after.spent
     session.flush()
     return after
+
+
+def cells_dir(settings: Settings, collaboration_id: uuid.UUID) -> Path:
+    """Where the persons of each answer's released cells are kept for the difference check."""
+    return linkage.data_dir(settings, collaboration_id) / "cells"
+
+
+def _load_history(
+    con: duckdb.DuckDBPyConnection, settings: Settings, collaboration_id: uuid.UUID
+) -> str:
+    folder = cells_dir(settings, collaboration_id)
+    files = [str(p) for p in folder.glob("*.parquet")] if folder.is_dir() else []
+    return engine.create_history(con, files)
+
+
+def _keep_history(
+    settings: Settings, collaboration_id: uuid.UUID, query_id: uuid.UUID, result: QueryResult
+) -> None:
+    rows = engine.history_rows(result, str(query_id))
+    if rows.num_rows == 0:
+        return
+    folder = cells_dir(settings, collaboration_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{query_id}.parquet.tmp"
+    pq.write_table(rows, tmp)
+    tmp.replace(folder / f"{query_id}.parquet")
 
 
 def _load(
@@ -161,7 +192,8 @@ def ask_logged(
     con = duckdb.connect()
     try:
         _load(con, settings, session, collab, consenting, now)
-        result = engine.run_query(con, spec, rules, epsilon=epsilon, seed=seed)
+        history = _load_history(con, settings, collab.id)
+        result = engine.run_query(con, spec, rules, epsilon=epsilon, seed=seed, history=history)
     finally:
         con.close()
     parties = linkage.parties_of(session, collab.id)
@@ -208,6 +240,7 @@ def ask_logged(
     query.ledger_index = appended.index
     session.add(query)
     session.flush()
+    _keep_history(settings, collab.id, query.id, result)
     vault_service.record_bulk_provision(
         session,
         pseudonym_key,

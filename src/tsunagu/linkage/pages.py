@@ -668,7 +668,10 @@ def collaboration_record(
                     "provision",
                     g.provided_at,
                     g.ledger_index,
-                    t(locale, gettext_noop("%(n)s persons")) % {"n": g.persons},
+                    # exact counts of persons: the provider's staff only
+                    t(locale, gettext_noop("%(n)s persons")) % {"n": g.persons}
+                    if view.my_role == "provider"
+                    else "",
                 )
             )
     lines.sort(key=lambda line: line.index, reverse=True)

@@ -156,6 +156,34 @@ class TestCleanroomApi:
         budget = client.get(f"{CLEANROOM}/{cid}/budget", headers=world.keys["maker_viewer"])
         assert (len(log.json()), budget.json()["spent"]) == (1, 0.5)
 
+    def test_exact_person_counts_of_the_log_are_for_the_provider_only(
+        self, client: TestClient, world: World
+    ) -> None:
+        cid = matched(client, world)
+        for noise in (False, True):
+            client.post(
+                f"{CLEANROOM}/{cid}/queries",
+                json={"measures": ["persons"], "dimensions": ["member"], "noise": noise},
+                headers=world.keys["maker_member"],
+            )
+        noisy, exact = client.get(
+            f"{CLEANROOM}/{cid}/queries", headers=world.keys["maker_member"]
+        ).json()
+        ours = client.get(f"{CLEANROOM}/{cid}/queries", headers=world.keys["retailer_member"])
+        assert (exact["persons"], exact["cells_suppressed"]) == (None, 1)
+        assert (noisy["persons"], noisy["cells_suppressed"]) == (None, None)
+        assert ours.json()[1]["persons"] == 10
+
+    def test_a_noisy_answer_gives_no_exact_total(self, client: TestClient, world: World) -> None:
+        cid = matched(client, world)
+        answer = client.post(
+            f"{CLEANROOM}/{cid}/queries",
+            json={"measures": ["persons"], "dimensions": ["member"], "noise": True},
+            headers=world.keys["maker_member"],
+        ).json()
+        assert answer["suppressed"] is None
+        assert answer["persons"] == sum(c["persons"] for c in answer["cells"])
+
     def test_a_spent_budget_is_a_conflict(self, client: TestClient, world: World) -> None:
         cid = matched(client, world)
         spec = {"measures": ["persons"], "dimensions": ["member"], "noise": True}

@@ -282,9 +282,7 @@ class TestCleanRoom:
     ) -> None:
         client = signed_in(linkage_world.maker_analyst)
         client.cookies.set(LANG_COOKIE, "en")
-        response = ask(
-            client, linkage_world.collab, measures=["persons"], dimensions=["segment", "member"]
-        )
+        response = ask(client, linkage_world.collab, measures=["persons"], dimensions=["category"])
         assert "Withheld cells: 1. Cells with fewer than 3 persons are withheld" in response.text
 
     def test_a_refused_question_is_a_message_on_the_page(
@@ -395,6 +393,32 @@ class TestRecord:
         assert "Persons by Member or not" in html
         assert "分析 花子" in html
         assert 'id="provisions"' in html
+
+    def test_the_recipient_sees_its_questions_but_no_exact_person_counts(
+        self, signed_in: SignIn, linkage_world: LinkageWorld
+    ) -> None:
+        ask(
+            signed_in(linkage_world.maker_analyst),
+            linkage_world.collab,
+            measures=["persons"],
+            dimensions=["member"],
+        )
+        client = signed_in(linkage_world.maker_admin)
+        client.cookies.set(LANG_COOKIE, "en")
+        html = client.get(f"/linkage/{linkage_world.collab.id}/record").text
+        assert "Persons by Member or not" in html
+        assert 'id="counts-provider-only"' in html
+        row = re.search(r'<tr data-query="[^"]+">(.*?)</tr>', html, re.S)
+        assert row is not None
+        released, withheld, persons = re.findall(r'<td class="num">(.*?)</td>', row.group(1))[:3]
+        assert (released, withheld, persons) == ("2", "0", "—")
+
+    def test_the_recipient_sees_no_customer_counts_of_the_match(
+        self, signed_in: SignIn, linkage_world: LinkageWorld
+    ) -> None:
+        html = signed_in(linkage_world.maker_admin).get(f"/linkage/{linkage_world.collab.id}").text
+        assert 'id="match-consenting"' not in html
+        assert 'id="match-matched"' in html
 
     def test_the_record_lists_the_ledger_entries_of_each_step(
         self, signed_in: SignIn, linkage_world: LinkageWorld

@@ -5,10 +5,11 @@ uploaded and matched, with orders before and during a promotion, and a third org
 The retailer knows 44 persons in three segments; 40 consent to the maker using their
 purchases for research.  The maker's members are the consenting persons whose number is not
 a multiple of 3, written differently (upper-case e-mail, slashed birth dates).  Everyone
-orders once a week from 2026-02-16 to 2026-03-15; members spend 600 yen more a week during
-the promotion (2026-03-02 – 2026-03-15), non-members 100 yen more.  The segment ``vip``
-holds three members and two non-members, so its non-members' cells are withheld (minimum
-group size 3).
+orders once a week from 2026-02-16 to 2026-03-15 (but see ``vip`` below); members spend
+600 yen more a week during the promotion (2026-03-02 – 2026-03-15), non-members 100 yen
+more.  The segment ``vip`` holds three members and two non-members who bought nothing, so
+the report has no vip non-member figures; two customers of ``new`` also bought one order of
+category ``rare``, a cell withheld whenever asked about (minimum group size 3).
 
 Used by the TestClient tests (``conftest.py``) and by the browser tests' live server.
 """
@@ -64,6 +65,18 @@ def is_member(i: int) -> bool:
     return i in CONSENTING and i % 3 != 0
 
 
+def _buys(i: int) -> bool:
+    """False for the vip non-members, who bought nothing: the vip row of the promotion report
+    has no non-member figures (it reads "—"), and no question holds them in one answer and
+    not in another (the difference check would refuse such a report)."""
+    return not (segment(i) == "vip" and not is_member(i))
+
+
+#: two customers of segment ``new`` who also bought one order of category ``rare`` in the
+#: first week: a category cell of two persons, withheld whenever asked about
+RARE_BUYERS = (6, 8)
+
+
 @dataclass
 class LinkageWorld:
     retailer: Organization
@@ -111,7 +124,9 @@ def customers_csv() -> bytes:
 
 def orders_csv() -> bytes:
     lines = ["order_id,customer,ordered_at,category,amount"]
-    for i in range(PERSONS):
+    for i in RARE_BUYERS:
+        lines.append(f"R{i:04d},C{i:04d},{FIRST_WEEK.isoformat()},rare,500")
+    for i in filter(_buys, range(PERSONS)):
         for week in range(WEEKS):
             day = FIRST_WEEK + timedelta(weeks=week, days=i % 7)
             during = PROMOTION[0] <= day <= PROMOTION[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from tests.integration.linkage import scenario
 from tests.integration.linkage.scenario import Scenario, staff_actor
 from tests.support.factories import create_org
 from tsunagu.cleanroom import service
+from tsunagu.cleanroom.endpoints import answer_out
 from tsunagu.cleanroom.errors import BudgetExhausted, QueryRefused
 from tsunagu.consent import service as consent_service
 from tsunagu.core.clock import utcnow
@@ -224,3 +226,47 @@ class TestBudget:
     ) -> None:
         _ask(db, settings, vault, sc, collab)
         assert service.budget_view(db, sc.maker.id, collab.id).spent == 0
+
+
+class TestDifferenceCheck:
+    def test_the_total_minus_the_answer_by_member_releases_nothing(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        _ask(db, settings, vault, sc, collab, {"measures": ["persons"]})
+        second = _ask(db, settings, vault, sc, collab).result
+        assert (second.cells, second.suppressed_difference) == ([], 1)
+
+    def test_the_answer_by_member_then_the_total_releases_nothing(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        _ask(db, settings, vault, sc, collab)
+        second = _ask(db, settings, vault, sc, collab, {"measures": ["persons"]}).result
+        assert (second.cells, second.suppressed_difference) == ([], 1)
+
+    def test_each_answer_keeps_its_cells_persons_in_the_collaborations_folder(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        answer = _ask(db, settings, vault, sc, collab)
+        kept = pq.read_table(service.cells_dir(settings, collab.id) / f"{answer.query.id}.parquet")
+        assert sorted(kept.column("pid").to_pylist()) == answer.result.persons
+
+    def test_asking_the_same_question_again_answers_the_same(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        first = _ask(db, settings, vault, sc, collab)
+        assert _ask(db, settings, vault, sc, collab).result.cells == first.result.cells
+
+
+class TestRecipientSeesNoExactCountNextToNoise:
+    def test_a_noisy_answers_total_is_the_sum_of_its_noisy_cells(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        answer = answer_out(_ask(db, settings, vault, sc, collab, NOISY))
+        assert answer.persons == sum(int(c["persons"]) for c in answer.cells)
+        assert answer.suppressed is None
+
+    def test_an_exact_answers_total_is_its_distinct_persons(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        answer = answer_out(_ask(db, settings, vault, sc, collab))
+        assert (answer.persons, answer.suppressed) == (len(scenario.LINKED), 1)

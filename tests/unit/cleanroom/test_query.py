@@ -41,7 +41,7 @@ class TestParseQuery:
             {
                 "measures": ["persons", "amount_sum"],
                 "dimensions": ["promotion_period"],
-                "promotion": {"start": "2026-02-01", "end": "2026-02-14"},
+                "promotion": {"start": "2026-02-02", "end": "2026-02-15"},
             }
         )
         assert parse_query(spec.to_dict()) == spec
@@ -96,6 +96,26 @@ class TestOtherRefusals:
         )
         assert refused.reason == "period_not_weeks"
 
+    def test_promotion_window_shifted_by_a_day_is_refused(self) -> None:
+        refused = refusal(
+            {
+                "measures": ["persons"],
+                "dimensions": ["promotion_period"],
+                "promotion": {"start": "2026-02-03", "end": "2026-02-16"},
+            }
+        )
+        assert refused.reason == "promotion_not_weeks"
+
+    def test_promotion_window_shorter_than_a_week_is_refused(self) -> None:
+        refused = refusal(
+            {
+                "measures": ["persons"],
+                "dimensions": ["promotion_period"],
+                "promotion": {"start": "2026-02-02", "end": "2026-02-06"},
+            }
+        )
+        assert refused.reason == "promotion_not_weeks"
+
     def test_promotion_period_without_a_window_is_refused(self) -> None:
         assert refusal({"measures": ["persons"], "dimensions": ["promotion_period"]}).reason == (
             "malformed"
@@ -129,7 +149,7 @@ class TestCheckQuery:
             epsilon_per_query=1.0,
             require_noise=True,
         )
-        with pytest.raises(QueryRefused, match="requires differential-privacy noise"):
+        with pytest.raises(QueryRefused, match="must be answered with differential-privacy"):
             check_query(parse_query({"measures": ["persons"]}), rules)
 
     def test_allowed_query_passes(self) -> None:

@@ -33,10 +33,13 @@ class TestWindow:
     def test_the_before_period_is_as_many_whole_weeks_as_the_promotion(self) -> None:
         assert (WINDOW.period_start, WINDOW.period_end) == (date(2026, 2, 16), date(2026, 3, 15))
 
-    def test_a_promotion_mid_week_is_padded_to_whole_weeks(self) -> None:
-        win = reports.window(date(2026, 3, 4), date(2026, 3, 12))
-        assert win.period_start.isoweekday() == 1
-        assert win.period_end.isoweekday() == 7
+    def test_a_promotion_mid_week_is_refused(self) -> None:
+        with pytest.raises(InvalidInput, match="whole weeks"):
+            reports.window(date(2026, 3, 4), date(2026, 3, 12))
+
+    def test_a_promotion_shifted_by_one_day_is_refused(self) -> None:
+        with pytest.raises(InvalidInput, match="Monday"):
+            reports.window(date(2026, 3, 3), date(2026, 3, 16))
 
     def test_a_promotion_shorter_than_a_week_is_refused(self) -> None:
         with pytest.raises(InvalidInput):

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tsunagu.cleanroom.errors import BudgetExhausted, RulesInvalid
-from tsunagu.cleanroom.rules import AnalysisRules, Budget
+from tsunagu.cleanroom.rules import AnalysisRules, Budget, validate_agreement_rules
+from tsunagu.demo.linkage import agreement_terms
 
 AGREEMENT = {
     "dimensions": ["category", "age_band"],
@@ -45,6 +46,51 @@ class TestFromAgreement:
 
     def test_population_floor_defaults_to_twice_the_group_size(self) -> None:
         assert AnalysisRules.from_agreement(AGREEMENT).population_floor == 100
+
+    def test_refuses_a_string_for_a_boolean(self) -> None:
+        with pytest.raises(RulesInvalid, match="JSON boolean"):
+            AnalysisRules.from_agreement({**AGREEMENT, "require_noise": "false"})
+
+
+class TestValidateAgreementRules:
+    def test_a_budget_makes_noise_required(self) -> None:
+        rules = validate_agreement_rules(AGREEMENT, budget_epsilon=5.0)
+        assert rules["require_noise"] is True
+
+    def test_returns_the_normalised_rules(self) -> None:
+        rules = validate_agreement_rules(AGREEMENT, budget_epsilon=5.0)
+        assert AnalysisRules.from_agreement(rules).min_group_size == 50
+
+    def test_epsilon_per_query_without_a_total_budget_is_refused(self) -> None:
+        with pytest.raises(RulesInvalid, match="needs a total privacy budget"):
+            validate_agreement_rules(AGREEMENT)
+
+    def test_a_budget_without_epsilon_per_query_is_refused(self) -> None:
+        no_eps = {k: v for k, v in AGREEMENT.items() if k != "epsilon_per_query"}
+        with pytest.raises(RulesInvalid, match="ε per query"):
+            validate_agreement_rules(no_eps, budget_epsilon=5.0)
+
+    def test_rules_without_noise_or_budget_stay_exact(self) -> None:
+        exact = {"dimensions": ["age_band"], "measures": ["persons"]}
+        assert validate_agreement_rules(exact)["require_noise"] is False
+
+    @pytest.mark.parametrize("size", [1, 5, 9])
+    def test_a_minimum_group_below_ten_is_refused(self, size: int) -> None:
+        with pytest.raises(RulesInvalid, match="at least 10"):
+            validate_agreement_rules({**AGREEMENT, "min_group_size": size}, budget_epsilon=5.0)
+
+    def test_a_minimum_group_of_ten_is_accepted(self) -> None:
+        rules = validate_agreement_rules({**AGREEMENT, "min_group_size": 10}, budget_epsilon=5.0)
+        assert rules["min_group_size"] == 10
+
+    def test_a_string_boolean_is_refused(self) -> None:
+        with pytest.raises(RulesInvalid):
+            validate_agreement_rules({**AGREEMENT, "require_noise": "false"}, budget_epsilon=5.0)
+
+    def test_the_demos_terms_validate(self) -> None:
+        terms = agreement_terms()
+        rules = validate_agreement_rules(terms.rules, terms.budget_epsilon)
+        assert rules["require_noise"] is True
 
 
 class TestBudget:
