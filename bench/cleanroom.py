@@ -33,7 +33,7 @@ import duckdb
 
 from tsunagu.cleanroom.engine import ORDERS_TABLE, PERSONS_TABLE, build_sql, run_query
 from tsunagu.cleanroom.query import parse_query
-from tsunagu.cleanroom.rules import AnalysisRules
+from tsunagu.linkage.rules import AnalysisRules
 
 TARGET_S = 3.0
 TARGET_RATIO = 1.5

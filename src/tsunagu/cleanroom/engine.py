@@ -53,7 +53,7 @@ from sqlglot import exp
 from tsunagu.cleanroom.errors import QueryRefused
 from tsunagu.cleanroom.privacy import NoisePlan, noised_measures, plan_noise
 from tsunagu.cleanroom.query import QuerySpec, check_query
-from tsunagu.cleanroom.rules import PERSON_DIMENSIONS, AnalysisRules
+from tsunagu.linkage.rules import PERSON_DIMENSIONS, AnalysisRules
 
 PERSONS_TABLE = "cr_persons"
 ORDERS_TABLE = "cr_orders"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import opendp.prelude as dp
 
-from tsunagu.cleanroom.rules import AnalysisRules, NoiseKind
+from tsunagu.linkage.rules import AnalysisRules, NoiseKind
 
 dp.enable_features("contrib")
 

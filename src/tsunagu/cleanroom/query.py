@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any
 
 from tsunagu.cleanroom.errors import QueryRefused
-from tsunagu.cleanroom.rules import DIMENSIONS, MEASURES, AnalysisRules
+from tsunagu.linkage.rules import DIMENSIONS, MEASURES, AnalysisRules
 
 #: names that would single out a person or an order: refused as row-level output
 ROW_LEVEL: frozenset[str] = frozenset(

@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session
 from tsunagu.cleanroom import engine
 from tsunagu.cleanroom.engine import QueryResult
 from tsunagu.cleanroom.query import check_query, parse_query
-from tsunagu.cleanroom.rules import AnalysisRules, Budget
 from tsunagu.consent.service import actor_label
 from tsunagu.core.clock import utcnow
 from tsunagu.core.settings import Settings
@@ -52,6 +51,7 @@ from tsunagu.ledger.entry import Entry, pseudonym_of_bytes
 from tsunagu.linkage import service as linkage
 from tsunagu.linkage.errors import CollaborationNotFound, NotParticipant
 from tsunagu.linkage.models import CleanroomQuery, Collaboration
+from tsunagu.linkage.rules import AnalysisRules, Budget
 from tsunagu.vault import service as vault_service
 
 #: age bands of the clean room (ten years; the ends open)

@@ -60,7 +60,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.cleanroom import service as cleanroom
-from tsunagu.cleanroom.rules import DIMENSIONS, MEASURES, AnalysisRules
 from tsunagu.consent import receipts
 from tsunagu.consent import service as consent_service
 from tsunagu.consent.models import Consent, ConsentCategory, ConsentReceipt
@@ -77,6 +76,7 @@ from tsunagu.ledger.entry import Entry, b64, canonical, pseudonym
 from tsunagu.linkage import service as linkage
 from tsunagu.linkage import synthetic
 from tsunagu.linkage.models import Collaboration
+from tsunagu.linkage.rules import DIMENSIONS, MEASURES, AnalysisRules
 
 if TYPE_CHECKING:
     from tsunagu.demo.world import StepReport, WorldContext

@@ -7,7 +7,10 @@ Conflict ── CollaborationNotActive (409)     — proposed, ended or expired
         ── AlreadyAccepted (409)
         ── DatasetMissing (409)              — an upload must come first
         ── NoMatchRun (409)
+        ── MembersFixed (409)                — the member list a match ran on stays
+        ── BudgetExhausted (409)             — a noisy question would overspend ε
 InvalidInput ── InvalidAgreement (422)
+             ── RulesInvalid (422)           — the agreement's analysis rules are malformed
 """
 
 from __future__ import annotations
@@ -64,3 +67,17 @@ __all__ = [
     "NotParticipant",
     "TermsChanged",
 ]
+
+
+class RulesInvalid(InvalidInput):
+    """The analysis rules of an agreement are malformed."""
+
+    code = "rules_invalid"
+    title = "Invalid analysis rules"
+
+
+class BudgetExhausted(Conflict):
+    """A noisy query would spend more privacy budget (ε) than the agreement has left."""
+
+    code = "budget_exhausted"
+    title = "Privacy budget exhausted"

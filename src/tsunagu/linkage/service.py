@@ -74,6 +74,7 @@ from tsunagu.linkage.errors import (
     MembersFixed,
     NoMatchRun,
     NotParticipant,
+    RulesInvalid,
     TermsChanged,
 )
 from tsunagu.linkage.models import (
@@ -83,6 +84,7 @@ from tsunagu.linkage.models import (
     MatchRun,
     Participant,
 )
+from tsunagu.linkage.rules import AnalysisRules
 
 Role = Literal["provider", "recipient"]
 Format = Literal["csv", "jsonl"]
@@ -181,10 +183,18 @@ def _check_terms(session: Session, recipient_id: uuid.UUID, terms: Terms, now: d
     ):
         raise InvalidAgreement("rules.epsilon_per_query: a positive number, or null for no noise")
     budget = terms.budget_epsilon
-    if budget is not None and (not math.isfinite(budget) or budget <= 0):
+    if budget is not None and (
+        isinstance(budget, bool) or not math.isfinite(budget) or budget <= 0
+    ):
         raise InvalidAgreement("budget_epsilon: a positive total ε, or null for no budget")
     if budget is not None and eps is None:
         raise InvalidAgreement("a privacy budget needs rules.epsilon_per_query (the ε per query)")
+    try:
+        # the rules the clean room will enforce, read now: terms both sides accept can never
+        # turn out unusable at the first question (an unknown dimension, "false" as a flag)
+        AnalysisRules.from_agreement(rules)
+    except RulesInvalid as exc:
+        raise InvalidAgreement(f"rules: {exc.message}") from exc
     return Terms(
         purpose=terms.purpose,
         categories=cats,

@@ -15,13 +15,18 @@ from tests.integration.linkage.scenario import Scenario, staff_actor
 from tests.support.factories import create_org
 from tsunagu.cleanroom import service
 from tsunagu.cleanroom.endpoints import answer_out
-from tsunagu.cleanroom.errors import BudgetExhausted, QueryRefused
+from tsunagu.cleanroom.errors import QueryRefused
 from tsunagu.consent import service as consent_service
 from tsunagu.core.clock import utcnow
 from tsunagu.core.settings import Settings
 from tsunagu.ledger import service as ledger
 from tsunagu.ledger.models import LedgerEntry
-from tsunagu.linkage.errors import CollaborationNotActive, CollaborationNotFound, NotParticipant
+from tsunagu.linkage.errors import (
+    BudgetExhausted,
+    CollaborationNotActive,
+    CollaborationNotFound,
+    NotParticipant,
+)
 from tsunagu.linkage.models import Collaboration
 from tsunagu.vault import service as vault_service
 from tsunagu.vault.service import Vault

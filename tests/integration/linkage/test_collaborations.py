@@ -78,6 +78,20 @@ class TestProposal:
         with pytest.raises(InvalidAgreement):
             scenario.proposed(db, sc, expires_at=utcnow() - timedelta(days=1))
 
+    @pytest.mark.parametrize(
+        "rules",
+        [
+            {"dimensions": ["category", "email"]},
+            {"require_noise": "false"},
+            {"noise": "gauss"},
+        ],
+    )
+    def test_rules_the_clean_room_could_not_use_are_refused_when_proposed(
+        self, db: Session, sc: Scenario, rules: dict[str, object]
+    ) -> None:
+        with pytest.raises(InvalidAgreement, match="rules"):
+            scenario.proposed(db, sc, rules=rules)
+
     def test_an_unknown_purpose_is_refused(self, db: Session, sc: Scenario) -> None:
         with pytest.raises(UnknownPurpose):
             scenario.proposed(db, sc, purpose="world-domination")

@@ -25,7 +25,7 @@ from tsunagu.cleanroom.engine import (
 )
 from tsunagu.cleanroom.errors import QueryRefused
 from tsunagu.cleanroom.query import parse_query
-from tsunagu.cleanroom.rules import AnalysisRules
+from tsunagu.linkage.rules import AnalysisRules
 
 MONDAY = date(2026, 1, 5)
 RULES = AnalysisRules(

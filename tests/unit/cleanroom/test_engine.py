@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tsunagu.cleanroom.engine import QueryResult, build_sql, load_tables, run_query
-from tsunagu.cleanroom.errors import BudgetExhausted, QueryRefused
+from tsunagu.cleanroom.errors import QueryRefused
 from tsunagu.cleanroom.query import QuerySpec, parse_query
-from tsunagu.cleanroom.rules import AnalysisRules, Budget
+from tsunagu.linkage.errors import BudgetExhausted
+from tsunagu.linkage.rules import AnalysisRules, Budget
 
 START = date(2026, 1, 5)  # a Monday
 RULES = AnalysisRules(

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tsunagu.cleanroom.privacy import noised_measures, plan_noise, zcdp_rho
-from tsunagu.cleanroom.rules import AnalysisRules
+from tsunagu.linkage.rules import AnalysisRules
 
 dp.enable_features("contrib")
 

@@ -9,7 +9,7 @@ import pytest
 
 from tsunagu.cleanroom.errors import QueryRefused
 from tsunagu.cleanroom.query import Period, check_query, parse_query
-from tsunagu.cleanroom.rules import AnalysisRules
+from tsunagu.linkage.rules import AnalysisRules
 
 RULES = AnalysisRules(
     dimensions=frozenset({"category", "age_band", "promotion_period"}),

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tsunagu.cleanroom.errors import BudgetExhausted, RulesInvalid
-from tsunagu.cleanroom.rules import AnalysisRules, Budget, validate_agreement_rules
 from tsunagu.demo.linkage import agreement_terms
+from tsunagu.linkage.errors import BudgetExhausted, RulesInvalid
+from tsunagu.linkage.rules import AnalysisRules, Budget, validate_agreement_rules
 
 AGREEMENT = {
     "dimensions": ["category", "age_band"],

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
-from tsunagu.cleanroom.errors import BudgetExhausted, RulesInvalid
+from tsunagu.linkage.errors import BudgetExhausted, RulesInvalid
 
 #: dimensions a query may group by; each is a column of the clean room's input tables
 DIMENSIONS: frozenset[str] = frozenset(
