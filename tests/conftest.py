@@ -100,6 +100,9 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         home=tmp_path / "home",
         secret_key="test-secret-key-not-for-production",
         api_key_cache_seconds=0,
+        # the clean-room test worlds are small (groups of 3); the platform's floor of 10 has
+        # its own test in tests/integration/cleanroom/test_ask.py
+        cleanroom_min_group_floor=1,
     )
     close_keystores()  # each test's home has its own key store
 

@@ -166,7 +166,7 @@ def _ask_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     locale = request_locale(request)
-    view = linkage_pages.agreement(db, page, collab, locale)
+    view = linkage_pages.agreement(db, page, collab, locale, floor=linkage_pages.floor_of(request))
     rules = collab.rules
     dims = [d for d in linkage_pages.DIMENSIONS if d in rules.get("dimensions", [])]
     measures = [m for m in linkage_pages.MEASURES if m in rules.get("measures", [])]
@@ -392,7 +392,9 @@ def _promotion_page(
 ) -> HTMLResponse:
     locale = request_locale(request)
     context: dict[str, Any] = {
-        "a": linkage_pages.agreement(db, page, collab, locale),
+        "a": linkage_pages.agreement(
+            db, page, collab, locale, floor=linkage_pages.floor_of(request)
+        ),
         "form": form,
         "report": report,
         "refusal": refusal,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,14 @@ def _load(
     engine.load_tables(con, persons, order_rows)
 
 
+def effective_rules(settings: Settings, collab: Collaboration) -> AnalysisRules:
+    """The agreement's analysis rules under the platform's floor: no agreement, however
+    both sides signed it, releases a cell smaller than ``cleanroom_min_group_floor``."""
+    rules = AnalysisRules.from_agreement(collab.rules)
+    floor = settings.cleanroom_min_group_floor
+    return rules if rules.min_group_size >= floor else replace(rules, min_group_size=floor)
+
+
 def ask_logged(
     session: Session,
     settings: Settings,
@@ -177,7 +185,7 @@ def ask_logged(
     now = now or utcnow()
     collab = _recipient_collaboration(session, actor, collaboration_id)
     linkage.require_usable(collab, now)
-    rules = AnalysisRules.from_agreement(collab.rules)
+    rules = effective_rules(settings, collab)
     spec = parse_query(spec_json)
     check_query(spec, rules)  # a refused question spends no budget and asks no consent
     label = actor_label(actor)

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     cases_worker: bool = True
     #: seconds between the background sender's rounds
     cases_worker_interval_seconds: float = 2.0
+    #: the platform's floor under every agreement's minimum group size: a clean-room cell
+    #: with fewer distinct persons is withheld whatever the two sides agreed
+    cleanroom_min_group_floor: int = Field(default=10, ge=1)
 
     def attachment_dir(self) -> Path:
         """Where case attachments are kept (outside the database)."""

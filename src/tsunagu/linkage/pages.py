@@ -34,6 +34,7 @@ from tsunagu.consent import service as consent_service
 from tsunagu.core.errors import AppError, InvalidInput
 from tsunagu.core.http import db_session
 from tsunagu.core.i18n import gettext_for, gettext_noop
+from tsunagu.core.settings import Settings
 from tsunagu.core.templating import request_locale
 from tsunagu.identity.models import Organization, StaffUser
 from tsunagu.identity.web_auth import StaffPage, csrf_protect, page_staff, redirect, render_page
@@ -169,8 +170,18 @@ def who(locale: str, names: Mapping[str, str], actor: str | None) -> str:
     return actor
 
 
-def agreement(db: Session, page: StaffPage, collab: Collaboration, locale: str) -> Agreement:
-    """The view of one collaboration the page's organization takes part in."""
+def floor_of(request: Request) -> int:
+    """The platform's minimum group size under every agreement."""
+    settings: Settings = request.app.state.settings
+    return settings.cleanroom_min_group_floor
+
+
+def agreement(
+    db: Session, page: StaffPage, collab: Collaboration, locale: str, *, floor: int = 1
+) -> Agreement:
+    """The view of one collaboration the page's organization takes part in; ``floor`` is
+    the platform's minimum group size (``Settings.cleanroom_min_group_floor``), shown when
+    it is above the agreement's."""
     org_id = page.organization.id
     rows = db.execute(
         select(Participant, Organization)
@@ -215,7 +226,7 @@ def agreement(db: Session, page: StaffPage, collab: Collaboration, locale: str) 
         ],
         dimensions=[label(locale, DIMENSION_LABELS, d) for d in rules.get("dimensions", [])],
         measures=[label(locale, MEASURE_LABELS, m) for m in rules.get("measures", [])],
-        min_group_size=int(rules.get("min_group_size", service.DEFAULT_MIN_GROUP_SIZE)),
+        min_group_size=max(floor, int(rules.get("min_group_size", service.DEFAULT_MIN_GROUP_SIZE))),
         epsilon_per_query=None if eps is None else float(eps),
         forbidden_uses=collab.forbidden_uses_ja if locale == "ja" else collab.forbidden_uses_en,
     )
@@ -464,7 +475,7 @@ def _detail_page(
 ) -> HTMLResponse:
     locale = request_locale(request)
     collab = service.access_collaboration(db, page.organization.id, collaboration_id)
-    view = agreement(db, page, collab, locale)
+    view = agreement(db, page, collab, locale, floor=floor_of(request))
     datasets = {
         d.kind: d for d in db.scalars(select(Dataset).where(Dataset.collaboration_id == collab.id))
     }
@@ -598,7 +609,7 @@ def collaboration_record(
 ) -> HTMLResponse:
     locale = request_locale(request)
     collab = service.access_collaboration(db, page.organization.id, collaboration_id)
-    view = agreement(db, page, collab, locale)
+    view = agreement(db, page, collab, locale, floor=floor_of(request))
     parties = service.parties_of(db, collab.id)
     queries = list(
         db.scalars(

@@ -75,6 +75,15 @@ class TestAnswers:
             1,
         )
 
+    def test_the_platforms_floor_overrides_a_smaller_agreed_minimum(
+        self, db: Session, settings: Settings, vault: Vault, sc: Scenario, collab: Collaboration
+    ) -> None:
+        # the agreement says 3 (a population of at least 6); under an operator's floor of 11
+        # the 12 consenting persons are too few for any answer (at least 22)
+        floored = settings.model_copy(update={"cleanroom_min_group_floor": 11})
+        with pytest.raises(QueryRefused, match="fewer than 22 persons"):
+            _ask(db, floored, vault, sc, collab)
+
     def test_ask_returns_the_engines_result(
         self, db: Session, settings: Settings, sc: Scenario, collab: Collaboration
     ) -> None:
