@@ -546,6 +546,8 @@ def run_match(
     page: StaffPage = Depends(page_staff),
     _csrf: None = Depends(csrf_protect),
     db: Session = Depends(db_session, scope="function"),
+    method: str = Form(default="pseudonym"),
+    threshold: str = Form(default=""),
 ) -> Response:
     page.actor.require_role("admin")
     collab = service.access_collaboration(db, page.organization.id, collaboration_id)
@@ -559,12 +561,17 @@ def run_match(
             settings.resolved_ledger_pseudonym_key(),
             actor=page.actor,
             collaboration_id=collab.id,
+            method=method,
+            threshold=_number(threshold, "threshold"),
         )
     except AppError as exc:
-        # the service refuses (no tables yet, not active) before it writes anything
-        if exc.status_code != 409:
+        # the service refuses (no tables yet, not active, a bad method or threshold) before
+        # it writes anything; the page says why
+        if exc.status_code not in (409, 422):
             raise
-        return _detail_page(request, db, page, collaboration_id, error=str(exc), status_code=409)
+        return _detail_page(
+            request, db, page, collaboration_id, error=str(exc), status_code=exc.status_code
+        )
     return redirect(f"{LINKAGE}/{collaboration_id}?matched=1")
 
 

@@ -214,6 +214,30 @@ class TestAgreement:
         assert response.status_code == 303
         assert 'id="notice"' in client.get(response.headers["location"]).text
 
+    def test_the_provider_admin_chooses_probabilistic_matching(
+        self, signed_in: SignIn, linkage_world: LinkageWorld
+    ) -> None:
+        client = signed_in(linkage_world.retailer_admin)
+        url = f"/linkage/{linkage_world.collab.id}"
+        token = csrf_of(client.get(url).text)
+        response = client.post(
+            f"{url}/match", data={"csrf_token": token, "method": "probabilistic"}
+        )
+        assert response.status_code == 200
+        assert "確率的照合（Splink）" in response.text  # the demo staff read Japanese
+
+    def test_a_threshold_for_keyed_pseudonyms_is_explained_on_the_page(
+        self, signed_in: SignIn, linkage_world: LinkageWorld
+    ) -> None:
+        client = signed_in(linkage_world.retailer_admin)
+        url = f"/linkage/{linkage_world.collab.id}"
+        token = csrf_of(client.get(url).text)
+        response = client.post(
+            f"{url}/match", data={"csrf_token": token, "method": "pseudonym", "threshold": "0.9"}
+        )
+        assert response.status_code == 422
+        assert 'id="page-error"' in response.text
+
     def test_a_match_that_cannot_run_is_explained_on_the_page(
         self, signed_in: SignIn, linkage_world: LinkageWorld
     ) -> None:
