@@ -138,6 +138,11 @@ def _budget(db: Session, page: StaffPage, collab: Collaboration) -> cleanroom.Bu
     return cleanroom.budget_view(db, page.organization.id, collab.id)
 
 
+def _noise_required(collab: Collaboration) -> bool:
+    """The agreement answers only noisy questions (the form's box is ticked and fixed)."""
+    return collab.rules.get("require_noise") is True
+
+
 def _split(text: str) -> list[str]:
     return [v.strip() for v in text.replace("、", ",").split(",") if v.strip()]
 
@@ -178,6 +183,7 @@ def _ask_page(
         "dimension_labels": linkage_pages.DIMENSION_LABELS,
         "measure_labels": linkage_pages.MEASURE_LABELS,
         "noise_possible": rules.get("epsilon_per_query") is not None,
+        "noise_required": _noise_required(collab),
         "budget": _budget(db, page, collab),
         "refusal": refusal,
         "result": result,
@@ -206,7 +212,7 @@ def ask_form(
     db: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     collab = _recipient(db, page, collaboration_id)
-    form = {"measures": ["persons"], "dimensions": [], "noise": False}
+    form = {"measures": ["persons"], "dimensions": [], "noise": _noise_required(collab)}
     return _ask_page(request, db, page, collab, form)
 
 
@@ -237,7 +243,7 @@ def ask(
         "period_end": period_end,
         "promotion_start": promotion_start,
         "promotion_end": promotion_end,
-        "noise": bool(noise),
+        "noise": bool(noise) or _noise_required(collab),
     }
     settings = request.app.state.settings
     try:
@@ -253,7 +259,7 @@ def ask(
             "measures": measures,
             "dimensions": dimensions,
             "filters": filters,
-            "noise": bool(noise),
+            "noise": form["noise"],
         }
         promotion = _period(promotion_start, promotion_end, "promotion")
         if promotion is not None:
@@ -400,6 +406,7 @@ def _promotion_page(
         "refusal": refusal,
         "budget": _budget(db, page, collab),
         "noise_possible": collab.rules.get("epsilon_per_query") is not None,
+        "noise_required": _noise_required(collab),
         "missing": [
             linkage_pages.label(locale, linkage_pages.DIMENSION_LABELS, d)
             for d in reports.NEEDED_DIMENSIONS
@@ -452,7 +459,7 @@ def promotion_form(
         "end": end or last.isoformat(),
         "category": categories,
         "measure": "amount",
-        "noise": False,
+        "noise": _noise_required(collab),
     }
     return _promotion_page(request, db, page, collab, form)
 
@@ -476,7 +483,7 @@ def promotion_report(
         "end": end,
         "category": category,
         "measure": measure,
-        "noise": bool(noise),
+        "noise": bool(noise) or _noise_required(collab),
     }
     settings = request.app.state.settings
     try:
@@ -496,7 +503,7 @@ def promotion_report(
                 start=first,
                 end=last,
                 measure="amount" if measure == "amount" else "orders",
-                noise=bool(noise),
+                noise=bool(form["noise"]),
                 categories=_split(category),
             )
     except AppError as exc:

@@ -336,6 +336,17 @@ class TestCleanRoom:
         response = ask(client, linkage_world.collab, measures=["persons"], noise="1")
         assert "ε 1.5 of 2" in response.text
 
+    def test_an_agreement_that_requires_noise_gets_it_unticked(
+        self, db: Session, signed_in: SignIn, linkage_world: LinkageWorld
+    ) -> None:
+        collab = linkage_world.collab
+        collab.rules = {**collab.rules, "require_noise": True}
+        db.commit()
+        client = signed_in(linkage_world.maker_analyst)
+        client.cookies.set(LANG_COOKIE, "en")
+        response = ask(client, collab, measures=["persons"])
+        assert "ε 1.5 of 2" in response.text
+
 
 class TestPromotionReport:
     def test_the_form_suggests_a_window(
