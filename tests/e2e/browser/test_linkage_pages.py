@@ -71,7 +71,13 @@ class LinkageServer:
 @pytest.fixture(scope="session")
 def linkage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkageServer]:
     home = tmp_path_factory.mktemp("linkage-live-home")
-    settings = Settings(home=home, secret_key="linkage-browser-test-secret", log_json=False)
+    # the page tests' world is small (groups of 3), as in tests/conftest.py's settings
+    settings = Settings(
+        home=home,
+        secret_key="linkage-browser-test-secret",
+        log_json=False,
+        cleanroom_min_group_floor=1,
+    )
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     with unit_of_work(make_session_factory(engine)) as db:
