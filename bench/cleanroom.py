@@ -33,59 +33,12 @@ import duckdb
 
 from tsunagu.cleanroom.engine import ORDERS_TABLE, PERSONS_TABLE, build_sql, run_query
 from tsunagu.cleanroom.query import parse_query
+from tsunagu.linkage._address import PREFECTURES as ADDRESS_PREFECTURES
 from tsunagu.linkage.rules import AnalysisRules
 
 TARGET_S = 3.0
 TARGET_RATIO = 1.5
-PREFECTURES = [
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-]
+PREFECTURES = list(ADDRESS_PREFECTURES)
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70+")
 SEGMENTS = ("light", "regular", "heavy", "dormant")
 CATEGORIES = (
