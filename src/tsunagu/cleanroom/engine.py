@@ -591,14 +591,18 @@ def _check_differences(
                     "and dimensions as the earlier question.",
                     reason="difference",
                 )
-        table = con.sql(
-            "SELECT CAST(DENSE_RANK() OVER (ORDER BY cell_no) - 1 AS INTEGER) AS cell_no, pid "  # noqa: S608
-            f"FROM {new} ORDER BY cell_no, pid"
-        ).to_arrow_table()
-        persons = [
-            r[0]
-            for r in con.execute(f"SELECT DISTINCT pid FROM {new} ORDER BY pid").fetchall()  # noqa: S608
-        ]
+        # cell numbers stay 0…n-1 over the released cells (renumbered only when some were
+        # withheld); no sort beyond that: the history is compared by set, not by order
+        numbered = (
+            "CAST(DENSE_RANK() OVER (ORDER BY cell_no) - 1 AS INTEGER)" if withheld else "cell_no"
+        )
+        table = con.sql(f"SELECT {numbered} AS cell_no, pid FROM {new}").to_arrow_table()  # noqa: S608
+        persons = (
+            con.sql(f"SELECT DISTINCT pid FROM {new} ORDER BY pid")  # noqa: S608
+            .to_arrow_table()
+            .column(0)
+            .to_pylist()
+        )
     finally:
         if keys is not None:
             con.unregister(keys_name)
