@@ -28,23 +28,12 @@ import pyarrow as pa
 
 from tsunagu.core.errors import AppError, InvalidInput
 from tsunagu.core.imports import decode
+from tsunagu.linkage import normalize
 
 __all__ = ["COLUMNS", "LinkageFileError", "read_people_csv"]
 
 #: the columns a customer file may carry, in this order (the issue's contract)
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "phone",
-    "email",
-)
+COLUMNS = normalize.COLUMNS
 
 #: header names that also mean a field (Japanese spreadsheets)
 _ALIASES: dict[str, tuple[str, ...]] = {

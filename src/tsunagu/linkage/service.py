@@ -92,18 +92,7 @@ Format = Literal["csv", "jsonl"]
 #: the analysis rules' default minimum number of distinct persons in a released cell
 DEFAULT_MIN_GROUP_SIZE = 50
 #: identifier columns of the issue (``normalize.COLUMNS`` without ``id``)
-IDENTIFIERS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "phone",
-    "email",
-)
+IDENTIFIERS = normalize.COLUMNS[1:]
 #: what ``normalize.normalize_record`` adds, kept for matching
 DERIVED = ("full_name", "full_name_kana", "prefecture", "city", "address_key")
 _MATCH_BATCH = 10_000
@@ -980,19 +969,6 @@ METHODS: tuple[str, ...] = ("pseudonym", "probabilistic")
 BORDERLINE_ODDS = 4.0
 #: at most this many pairs nearest the threshold are inspected to count the borderline ones
 _BORDERLINE_LIMIT = 10_000
-#: the identifier columns handed to Splink (``files.COLUMNS`` without ``id``)
-_LINK_COLUMNS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "phone",
-    "email",
-)
 
 
 def _check_method(method: str, threshold: float | None) -> None:
@@ -1028,7 +1004,7 @@ def _pseudonym_pairs(con: duckdb.DuckDBPyConnection, key: bytes) -> list[tuple[s
 def _link_table(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
     """``table``'s pseudonymous id and identifier columns in the shape ``probabilistic.link``
     reads."""
-    columns = ", ".join(_LINK_COLUMNS)
+    columns = ", ".join(IDENTIFIERS)
     return con.sql(f"SELECT id, {columns} FROM {table} ORDER BY id").to_arrow_table()  # noqa: S608
 
 

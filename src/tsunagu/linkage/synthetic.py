@@ -61,6 +61,7 @@ import phonenumbers
 
 from tsunagu.core.errors import InvalidInput
 from tsunagu.linkage import _synthetic_data as data
+from tsunagu.linkage import normalize
 
 __all__ = [
     "COLUMNS",
@@ -78,19 +79,7 @@ __all__ = [
 ]
 
 #: the columns of a customer file (the issue's contract), in this order
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "phone",
-    "email",
-)
+COLUMNS = normalize.COLUMNS
 
 #: ages are counted at this date, not today, so that a seed always gives the same people
 REFERENCE_DATE = dt.date(2026, 4, 1)
