@@ -41,6 +41,8 @@ TEXT = {
         "first": "販促の初日",
         "last": "販促の最終日",
         "spec": "会員セグメント別の人数",
+        "propose": "提案する",
+        "accept": "条件を承諾する",
     },
     "en": {
         "nav": "Collaborations",
@@ -54,6 +56,8 @@ TEXT = {
         "first": "First day of the promotion",
         "last": "Last day of the promotion",
         "spec": "Persons by Member segment",
+        "propose": "Propose",
+        "accept": "Accept the terms",
     },
 }
 
@@ -65,6 +69,8 @@ class LinkageServer:
     analyst: str
     analyst_name: str
     officer: str
+    maker_admin: str
+    maker_slug: str
     password: str
 
 
@@ -88,6 +94,8 @@ def linkage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linkage
             analyst=world.maker_analyst.email,
             analyst_name=world.maker_analyst.display_name,
             officer=world.retailer_admin.email,
+            maker_admin=world.maker_admin.email,
+            maker_slug=world.maker.slug,
             password=world.password,
         )
     engine.dispose()
@@ -192,3 +200,32 @@ class TestLinkageInBrowser:
         ).to_be_visible()
         screenshots.take(page, f"record-{lang}")
         assert session.errors == []
+
+    def test_one_admin_proposes_and_the_others_admin_accepts(
+        self, signed_in: Any, linkage_server: LinkageServer, lang: str, screenshots: Screenshots
+    ) -> None:
+        text = TEXT[lang]
+        name = f"browser proposal {lang}"
+        proposer = signed_in(lang, linkage_server.officer)
+        page = proposer.page
+        page.goto(f"{linkage_server.url}/linkage/new")
+        page.locator("#name").fill(name)
+        page.locator("#partner").fill(linkage_server.maker_slug)
+        page.locator('input[name="categories"]').first.check()
+        page.locator('input[name="dimensions"]').first.check()
+        page.locator('input[name="measures"]').first.check()
+        page.locator("#expires_on").fill("2027-12-31")
+        page.get_by_role("button", name=text["propose"], exact=True).click()
+        expect(page.locator('#acceptance li[data-role="recipient"]')).to_have_attribute(
+            "data-accepted", "false"
+        )
+        assert proposer.errors == []
+
+        acceptor = signed_in(lang, linkage_server.maker_admin)
+        page = acceptor.page
+        page.get_by_role("link", name=TEXT[lang]["nav"], exact=True).click()
+        page.get_by_role("link", name=name).click()
+        page.get_by_role("button", name=text["accept"], exact=True).click()
+        expect(page.locator('#acceptance li[data-accepted="false"]')).to_have_count(0)
+        screenshots.take(page, f"accepted-{lang}")
+        assert acceptor.errors == []
